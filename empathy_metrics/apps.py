@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class EmpathyMetricsConfig(AppConfig):
+    name = "empathy_metrics"

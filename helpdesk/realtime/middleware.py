@@ -1,0 +1,54 @@
+"""WebSocket tenancy: the route carries the tenant; membership is checked before the consumer.
+
+Staff sockets live under ``/ws/t/<slug>/...`` and need a session whose user is a member of that
+tenant. Anything else under ``/ws/t/`` is refused before the handshake completes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from channels.auth import AuthMiddlewareStack
+from channels.db import database_sync_to_async
+from channels.middleware import BaseMiddleware
+from channels.security.websocket import WebsocketDenier
+
+from helpdesk.tenancy.selectors import membership_get, tenant_get_by_slug
+
+WS_TENANT_PATH = re.compile(r"^/ws/t/(?P<slug>[^/]+)/")
+
+
+@dataclass(frozen=True)
+class MemberAccess:
+    tenant_id: int
+    tenant_slug: str
+    user_id: int
+    role: str
+
+
+@database_sync_to_async
+def member_access(slug: str, user) -> MemberAccess | None:
+    tenant = tenant_get_by_slug(slug=slug)
+    if tenant is None or user is None:
+        return None
+    membership = membership_get(tenant=tenant, user=user)
+    if membership is None:
+        return None
+    return MemberAccess(tenant.pk, tenant.slug, user.pk, membership.role)
+
+
+class _TenantScopeMiddleware(BaseMiddleware):
+    async def __call__(self, scope, receive, send):
+        match = WS_TENANT_PATH.match(scope.get("path", ""))
+        if match is not None:
+            access = await member_access(match["slug"], scope.get("user"))
+            if access is None:
+                return await WebsocketDenier()(scope, receive, send)
+            scope = {**scope, "tenant_id": access.tenant_id, "member": access}
+        return await super().__call__(scope, receive, send)
+
+
+def TenantWsMiddleware(inner):
+    """Session auth, then the tenant and membership check."""
+    return AuthMiddlewareStack(_TenantScopeMiddleware(inner))

@@ -1,0 +1,18 @@
+"""Test-only speedups. Everything else comes from base.py and the environment."""
+
+import os
+
+from .base import *  # noqa: F403
+from .base import CACHES, HELPDESK_KEY_PREFIX, REDIS_URL
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+# Tests call tasks in-process unless a test starts a real worker (tests/conftest.py
+# ``celery_worker`` fixture), which turns this off for its duration.
+CELERY_TASK_ALWAYS_EAGER = True
+
+# Keep parallel runs and leftovers apart on a shared Redis.
+_run = os.environ.get("HELPDESK_TEST_RUN_ID", str(os.getpid()))
+if REDIS_URL:
+    CACHES["default"]["KEY_PREFIX"] = f"{HELPDESK_KEY_PREFIX}-test-{_run}"

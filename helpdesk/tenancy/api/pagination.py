@@ -1,0 +1,10 @@
+from rest_framework import pagination
+
+
+class CursorPagination(pagination.CursorPagination):
+    """Cursor pagination: stable under inserts and fast on large tables."""
+
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+    ordering = "-id"

@@ -1,0 +1,123 @@
+"""The only two ways into a tenant scope: ``tenant_context`` and ``system_context``.
+
+The scope lives in a context variable, so it follows the code through threads started by
+asgiref (``sync_to_async``) and never leaks between requests. On PostgreSQL the scope is also
+written to transaction-local settings (``app.tenant_id``, ``app.bypass_rls``) that the row-level
+security policies read, so a forgotten filter cannot cross tenants even in raw SQL.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.db import DatabaseError, connection, transaction
+
+if TYPE_CHECKING:
+    from helpdesk.tenancy.models import Tenant
+
+logger = logging.getLogger("helpdesk.tenancy.system")
+
+
+class TenantContextError(RuntimeError):
+    """A tenant-owned model was used without, or against, the active tenant scope."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    tenant: Tenant | None
+    system_reason: str = ""
+
+    @property
+    def is_system(self) -> bool:
+        return self.tenant is None
+
+
+_scope: ContextVar[Scope | None] = ContextVar("helpdesk_tenant_scope", default=None)
+
+
+def current_scope() -> Scope | None:
+    return _scope.get()
+
+
+def current_tenant() -> Tenant | None:
+    """The active tenant, or None inside ``system_context`` or outside any scope."""
+    scope = _scope.get()
+    return scope.tenant if scope else None
+
+
+def require_scope() -> Scope:
+    scope = _scope.get()
+    if scope is None:
+        raise TenantContextError(
+            "A tenant-owned model was queried with no tenant scope. Wrap the code in "
+            "`with tenant_context(tenant):` (or `system_context(reason=...)` for deliberate "
+            "cross-tenant work)."
+        )
+    return scope
+
+
+def _apply_db_scope(scope: Scope | None) -> None:
+    if connection.vendor != "postgresql":
+        return
+    tenant_id = str(scope.tenant.pk) if scope and scope.tenant else ""
+    bypass = "on" if scope and scope.is_system else "off"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('app.tenant_id', %s, true), set_config('app.bypass_rls', %s, true)",
+            [tenant_id, bypass],
+        )
+
+
+@contextmanager
+def _scoped(scope: Scope, previous: Scope | None) -> Iterator[None]:
+    """Set ``scope`` for the block, then put ``previous`` back, in Python and in the database."""
+    token = _scope.set(scope)
+    _apply_db_scope(scope)
+    try:
+        yield
+    except BaseException:
+        _scope.reset(token)
+        # The transaction may be aborted; it is rolled back right after, settings and all.
+        with suppress(DatabaseError):
+            _apply_db_scope(previous)
+        raise
+    _scope.reset(token)
+    _apply_db_scope(previous)
+
+
+@contextmanager
+def tenant_context(tenant: Tenant) -> Iterator[Tenant]:
+    """Enter ``tenant``'s scope inside a transaction.
+
+    Nesting the same tenant is allowed; switching to another tenant is only allowed from inside
+    ``system_context`` (tenant fan-out), never from one tenant to another.
+    """
+    from helpdesk.tenancy.models import Tenant
+
+    if not isinstance(tenant, Tenant) or tenant.pk is None:
+        raise TypeError(f"tenant_context() needs a saved Tenant, got {tenant!r}")
+    previous = _scope.get()
+    if previous and previous.tenant is not None and previous.tenant.pk != tenant.pk:
+        raise TenantContextError(
+            f"Cannot enter tenant {tenant.pk} from inside tenant {previous.tenant.pk}."
+        )
+    with transaction.atomic(), _scoped(Scope(tenant=tenant), previous):
+        yield tenant
+
+
+@contextmanager
+def system_context(*, reason: str) -> Iterator[None]:
+    """Deliberate cross-tenant work (fan-out, tooling). Logged with its reason."""
+    if not reason or not reason.strip():
+        raise ValueError("system_context() needs a reason")
+    previous = _scope.get()
+    if previous and previous.tenant is not None:
+        raise TenantContextError("system_context() cannot be entered from inside a tenant scope")
+    logger.info("system context entered: %s", reason)
+    with transaction.atomic(), _scoped(Scope(tenant=None, system_reason=reason), previous):
+        yield

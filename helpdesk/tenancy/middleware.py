@@ -1,0 +1,40 @@
+"""Resolve the tenant from the URL path and run the request inside its scope."""
+
+from __future__ import annotations
+
+import re
+
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from helpdesk.tenancy.context import tenant_context
+from helpdesk.tenancy.selectors import membership_get, tenant_get_by_slug
+
+TENANT_PATH = re.compile(r"^/(?P<api>api/v1/)?t/(?P<slug>[^/]+)(?:/|$)")
+
+
+class TenantMiddleware:
+    """Sets ``request.tenant`` and ``request.membership`` for /t/<slug>/ and /api/v1/t/<slug>/.
+
+    Unknown slugs are a 404 (JSON for the API). Membership is *not* enforced here, because some
+    tenant pages are public (help page); pages use ``tenant_view`` and the API ``TenantApiView``.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.tenant = None
+        request.membership = None
+        match = TENANT_PATH.match(request.path_info)
+        if match is None:
+            return self.get_response(request)
+        tenant = tenant_get_by_slug(slug=match["slug"])
+        if tenant is None:
+            if match["api"]:
+                return JsonResponse({"message": "Not found."}, status=404)
+            return render(request, "404.html", {"exception": Http404()}, status=404)
+        request.tenant = tenant
+        request.membership = membership_get(tenant=tenant, user=request.user)
+        with tenant_context(tenant):
+            return self.get_response(request)

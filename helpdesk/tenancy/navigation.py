@@ -1,0 +1,58 @@
+"""The staff navigation, by role. Apps register entries; the policy decides who sees them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+
+from helpdesk.tenancy.models import Membership, Tenant
+from helpdesk.tenancy.policy import Perm, role_has_perm
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    label: str
+    url_name: str
+    perm: Perm
+    section: str  # "work", "insight" or "admin"
+    icon: str = ""
+
+
+_ENTRIES: list[NavEntry] = []
+
+
+def register(entry: NavEntry) -> None:
+    if entry not in _ENTRIES:
+        _ENTRIES.append(entry)
+
+
+def navigation_for(
+    *, tenant: Tenant | None, membership: Membership | None, request: HttpRequest
+) -> list[dict]:
+    if tenant is None or membership is None:
+        return []
+    items = []
+    for entry in _ENTRIES:
+        if not role_has_perm(membership.role, entry.perm):
+            continue
+        try:
+            url = reverse(entry.url_name, kwargs={"tenant_slug": tenant.slug})
+        except NoReverseMatch:
+            continue
+        items.append(
+            {
+                "label": entry.label,
+                "url": url,
+                "section": entry.section,
+                "icon": entry.icon,
+                "active": request.path.startswith(url),
+            }
+        )
+    return items
+
+
+register(NavEntry("Members", "tenancy:members", Perm.MEMBERS_MANAGE, "admin", "users"))
+register(NavEntry("API keys", "tenancy:api-keys", Perm.APIKEYS_MANAGE, "admin", "key"))
+register(NavEntry("Settings", "tenancy:settings", Perm.SETTINGS_MANAGE, "admin", "settings"))

@@ -1,0 +1,25 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from helpdesk.health import healthz
+from helpdesk.tenancy import views as tenancy_views
+
+urlpatterns = [
+    path("", tenancy_views.landing, name="landing"),
+    path("signup/", tenancy_views.signup, name="signup"),
+    path("home/", tenancy_views.home, name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("accounts/", include("helpdesk.accounts.urls")),
+    path("admin/", admin.site.urls),
+    path("t/<slug:tenant_slug>/", include("helpdesk.tenancy.urls")),
+    path("t/<slug:tenant_slug>/", include("tickets.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/t/<slug:tenant_slug>/", include("helpdesk.tenancy.api.urls")),
+    path("api/v1/t/<slug:tenant_slug>/", include("tickets.api.urls")),
+]
+
+handler404 = "helpdesk.errors.page_not_found"
+handler403 = "helpdesk.errors.permission_denied"
+handler500 = "helpdesk.errors.server_error"

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class TicketsConfig(AppConfig):
+    name = "tickets"
+
+    def ready(self) -> None:
+        from helpdesk.tenancy.navigation import NavEntry, register
+        from helpdesk.tenancy.policy import Perm
+
+        register(NavEntry("Queue", "tickets:queue", Perm.TICKETS_VIEW, "work", "inbox"))
+        register(
+            NavEntry(
+                "Customers", "tickets:customer-list-page", Perm.CUSTOMERS_VIEW, "work", "people"
+            )
+        )

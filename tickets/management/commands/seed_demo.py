@@ -1,0 +1,292 @@
+"""Seed the demo: two tenants (acme, globex) with staff, customers and ticket histories."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+from tqdm import tqdm
+
+from helpdesk.accounts.models import User
+from helpdesk.tenancy.context import tenant_context
+from helpdesk.tenancy.models import Membership, Tenant
+from helpdesk.tenancy.policy import Role
+from helpdesk.tenancy.services import tenant_create
+from tickets import services
+from tickets.demo.conversations import (
+    COMPANIES,
+    FIRST_NAMES,
+    INTERNAL_NOTES,
+    LAST_NAMES,
+    pick_topic,
+)
+from tickets.models import Channel, Group, GroupMember, Priority, Status, Ticket
+
+DEMO_PASSWORD = "helpdesk-demo"  # noqa: S105 (printed on purpose: demo logins)
+
+TENANTS = [
+    {"name": "Acme", "slug": "acme", "time_zone": "Europe/Berlin", "brand_color": "#4f46e5"},
+    {"name": "Globex", "slug": "globex", "time_zone": "America/New_York", "brand_color": "#0f766e"},
+]
+
+STAFF = [
+    ("admin", Role.ADMIN, "Ada Admin"),
+    ("manager", Role.MANAGER, "Max Manager"),
+    ("dana", Role.AGENT, "Dana Reyes"),
+    ("eli", Role.AGENT, "Eli Brooks"),
+    ("fatima", Role.AGENT, "Fatima Khan"),
+    ("sam", Role.SPECIALIST, "Sam Specialist"),
+    ("olive", Role.OBSERVER, "Olive Observer"),
+]
+
+CHANNEL_WEIGHTS = {
+    Channel.EMAIL: 45,
+    Channel.WEB: 25,
+    Channel.CHAT: 20,
+    Channel.API: 5,
+    Channel.PHONE: 5,
+}
+PRIORITY_WEIGHTS = {Priority.LOW: 15, Priority.NORMAL: 60, Priority.HIGH: 18, Priority.URGENT: 7}
+
+
+class Command(BaseCommand):
+    help = "Create the demo tenants acme and globex with staff, customers and tickets (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--customers", type=int, default=200)
+        parser.add_argument("--tickets", type=int, default=1000)
+        parser.add_argument("--days", type=int, default=90)
+        parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument("--no-progress", action="store_true")
+
+    def handle(self, *args, customers, tickets, days, seed, no_progress, **options):
+        for spec in TENANTS:
+            rng = random.Random(f"{seed}-{spec['slug']}")
+            tenant = self._tenant(spec)
+            with tenant_context(tenant):
+                existing = Ticket.objects.for_tenant(tenant).count()
+            if existing:
+                self.stdout.write(
+                    f"{spec['slug']}: already seeded ({existing} tickets), reusing it."
+                )
+                continue
+            self._seed_tenant(tenant, rng, customers, tickets, days, no_progress)
+        self._print_logins()
+
+    def _tenant(self, spec: dict) -> Tenant:
+        tenant = Tenant.objects.filter(slug=spec["slug"]).first()
+        slug = spec["slug"]
+        admin, _ = User.objects.get_or_create(
+            email=f"admin@{slug}.test", defaults={"full_name": "Ada Admin"}
+        )
+        if not admin.has_usable_password():
+            admin.set_password(DEMO_PASSWORD)
+            admin.save(update_fields=["password"])
+        if tenant is None:
+            tenant = tenant_create(admin=admin, **spec)
+        for handle, role, full_name in STAFF:
+            user, created = User.objects.get_or_create(
+                email=f"{handle}@{slug}.test", defaults={"full_name": full_name}
+            )
+            if created or not user.has_usable_password():
+                user.set_password(DEMO_PASSWORD)
+                user.save(update_fields=["password"])
+            Membership.objects.get_or_create(tenant=tenant, user=user, defaults={"role": role})
+        # One person in both tenants, to show the tenant switcher.
+        both, created = User.objects.get_or_create(
+            email="pat@consultants.test", defaults={"full_name": "Pat Consultant"}
+        )
+        if created:
+            both.set_password(DEMO_PASSWORD)
+            both.save(update_fields=["password"])
+        Membership.objects.get_or_create(
+            tenant=tenant,
+            user=both,
+            defaults={"role": Role.MANAGER if slug == "acme" else Role.AGENT},
+        )
+        return tenant
+
+    def _seed_tenant(self, tenant, rng, n_customers, n_tickets, days, no_progress) -> None:
+        slug = tenant.slug
+        now = timezone.now()
+        staff = {
+            m.user.email.split("@")[0]: m.user
+            for m in Membership.objects.filter(tenant=tenant).select_related("user")
+        }
+        agents = [staff["dana"], staff["eli"], staff["fatima"]]
+        specialist = staff["sam"]
+        with tenant_context(tenant):
+            tier1, _ = Group.objects.get_or_create(
+                tenant=tenant, name="Tier 1 Support", defaults={"tier": 1}
+            )
+            tier2, _ = Group.objects.get_or_create(
+                tenant=tenant, name="Tier 2 Specialists", defaults={"tier": 2}
+            )
+            for user in agents:
+                GroupMember.objects.get_or_create(tenant=tenant, group=tier1, user=user)
+            GroupMember.objects.get_or_create(tenant=tenant, group=tier2, user=specialist)
+
+            people = []
+            for i in tqdm(
+                range(n_customers), desc=f"{slug}: customers", disable=no_progress, unit="customer"
+            ):
+                first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+                email = f"{first}.{last}.{i}@example.com".lower().replace("ü", "ue")
+                customer, _ = services.customer_get_or_create(
+                    tenant=tenant,
+                    email=email,
+                    name=f"{first} {last}",
+                    company=rng.choice(COMPANIES),
+                    tags=rng.sample(
+                        ["vip", "trial", "enterprise", "beta", "newsletter"], k=rng.randint(0, 2)
+                    ),
+                    at=now - timedelta(days=days + rng.uniform(0, 60)),
+                )
+                people.append(customer)
+
+            channels, channel_w = list(CHANNEL_WEIGHTS), list(CHANNEL_WEIGHTS.values())
+            priorities, priority_w = list(PRIORITY_WEIGHTS), list(PRIORITY_WEIGHTS.values())
+            for _ in tqdm(
+                range(n_tickets), desc=f"{slug}: tickets", disable=no_progress, unit="ticket"
+            ):
+                self._ticket(
+                    tenant,
+                    rng,
+                    now,
+                    days,
+                    people,
+                    agents,
+                    specialist,
+                    tier1,
+                    tier2,
+                    rng.choices(channels, channel_w)[0],
+                    rng.choices(priorities, priority_w)[0],
+                )
+
+    def _ticket(
+        self, tenant, rng, now, days, people, agents, specialist, tier1, tier2, channel, priority
+    ):
+        age_days = days * (rng.random() ** 1.6)  # more recent tickets than old ones
+        t = now - timedelta(days=age_days, minutes=rng.randint(0, 600))
+        customer = rng.choice(people)
+        _topic_name, topic = pick_topic(rng)
+        ticket = services.ticket_create(
+            tenant=tenant,
+            customer=customer,
+            subject=rng.choice(topic.subjects),
+            body=rng.choice(topic.openers),
+            channel=channel,
+            priority=priority,
+            at=t,
+        )
+        Ticket.objects.for_tenant(tenant).filter(pk=ticket.pk).update(group=tier1)
+
+        def later(hours_low: float, hours_high: float):
+            nonlocal t
+            t = min(
+                t + timedelta(hours=rng.uniform(hours_low, hours_high)), now - timedelta(minutes=1)
+            )
+            return t
+
+        if age_days < 0.15 and rng.random() < 0.7:
+            return  # brand new and untouched
+        agent = rng.choice(agents)
+        services.ticket_assign(
+            tenant=tenant, actor=agent, ticket=ticket, assignee=agent, at=later(0.05, 2)
+        )
+        if rng.random() < 0.15:
+            services.message_create(
+                tenant=tenant,
+                ticket=ticket,
+                body=rng.choice(INTERNAL_NOTES),
+                author_user=agent,
+                is_internal=True,
+                at=later(0.1, 1),
+            )
+        first = customer.first_name
+        services.message_create(
+            tenant=tenant,
+            ticket=ticket,
+            author_user=agent,
+            at=later(0.2, 20),
+            body=rng.choice(topic.replies).format(first=first),
+        )
+        if rng.random() < 0.12:
+            services.ticket_escalate(
+                tenant=tenant,
+                actor=agent,
+                ticket=ticket,
+                group=tier2,
+                reason="Needs a specialist: billing system access.",
+                at=later(0.5, 4),
+            )
+            services.ticket_assign(
+                tenant=tenant,
+                actor=specialist,
+                ticket=ticket,
+                assignee=specialist,
+                at=later(0.2, 3),
+            )
+            agent = specialist
+        if rng.random() < 0.7:
+            services.message_create(
+                tenant=tenant,
+                ticket=ticket,
+                author_customer=customer,
+                body=rng.choice(topic.follow_ups),
+                at=later(1, 30),
+            )
+        roll = rng.random()
+        if age_days < 3 and roll < 0.5:
+            final = rng.choice([Status.OPEN, Status.PENDING, Status.ON_HOLD])
+        elif roll < 0.85 or age_days > 20:
+            final = Status.SOLVED
+        else:
+            final = rng.choice([Status.PENDING, Status.ON_HOLD])
+        if final == Status.SOLVED:
+            services.message_create(
+                tenant=tenant,
+                ticket=ticket,
+                author_user=agent,
+                at=later(0.5, 24),
+                body=f"Glad we could sort this out, {first}. I'm marking this as solved; "
+                "just reply if anything else comes up.",
+            )
+            services.ticket_set_status(
+                tenant=tenant, actor=agent, ticket=ticket, status=Status.SOLVED, at=later(0, 0.1)
+            )
+            if rng.random() < 0.06:  # the customer writes again: reopened
+                services.message_create(
+                    tenant=tenant,
+                    ticket=ticket,
+                    author_customer=customer,
+                    body="Sorry, the problem is back.",
+                    at=later(2, 48),
+                )
+            elif age_days > 7:
+                services.ticket_set_status(
+                    tenant=tenant,
+                    actor=None,
+                    ticket=ticket,
+                    status=Status.CLOSED,
+                    at=later(96, 100),
+                )
+        elif final != Status.OPEN:
+            services.ticket_set_status(
+                tenant=tenant, actor=agent, ticket=ticket, status=final, at=later(0.1, 2)
+            )
+
+    def _print_logins(self) -> None:
+        self.stdout.write("")
+        self.stdout.write(
+            self.style.SUCCESS("Demo logins (password for all: " + DEMO_PASSWORD + ")")
+        )
+        for spec in TENANTS:
+            slug = spec["slug"]
+            for handle, role, _name in STAFF:
+                self.stdout.write(f"  {slug:7} {Role(role).label:22} {handle}@{slug}.test")
+        self.stdout.write(
+            f"  {'both':7} {'manager/agent':22} pat@consultants.test  (member of acme and globex)"
+        )

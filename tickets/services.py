@@ -1,0 +1,372 @@
+"""Writes: customers, tickets, messages and every ticket state change.
+
+Each change writes a ``TicketEvent`` in the same transaction (the timeline).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from helpdesk.accounts.models import User
+from helpdesk.tenancy.context import tenant_context
+from helpdesk.tenancy.models import Membership, Tenant
+from helpdesk.tenancy.services import counter_next
+from tickets.lifecycle import can_transition
+from tickets.models import (
+    AuthorType,
+    Channel,
+    Customer,
+    Message,
+    Priority,
+    Status,
+    Ticket,
+    TicketEvent,
+)
+from tickets.sanitize import sanitize_html, text_to_html
+
+PUBLIC_EVENT_KINDS = frozenset(
+    {
+        "ticket.created",
+        "ticket.status_changed",
+        "ticket.assigned",
+        "ticket.escalated",
+        "ticket.deescalated",
+        "message.created",
+    }
+)
+
+
+def _event(
+    *,
+    tenant: Tenant,
+    ticket: Ticket,
+    kind: str,
+    actor: User | None = None,
+    customer: Customer | None = None,
+    from_value: str = "",
+    to_value: str = "",
+    data: dict | None = None,
+    is_public: bool | None = None,
+    at: datetime | None = None,
+) -> TicketEvent:
+    return TicketEvent.objects.create(
+        tenant=tenant,
+        ticket=ticket,
+        kind=kind,
+        actor_user=actor,
+        actor_customer=customer,
+        from_value=from_value,
+        to_value=to_value,
+        data=data or {},
+        is_public=kind in PUBLIC_EVENT_KINDS if is_public is None else is_public,
+        created_at=at or timezone.now(),
+    )
+
+
+def _assert_same_tenant(tenant: Tenant, *objects) -> None:
+    for obj in objects:
+        if obj is not None and getattr(obj, "tenant_id", tenant.pk) != tenant.pk:
+            raise ValidationError(f"{type(obj).__name__} belongs to another tenant.")
+
+
+def _assert_member(tenant: Tenant, user: User | None) -> None:
+    if user is not None and not Membership.objects.filter(tenant=tenant, user=user).exists():
+        raise ValidationError("That person is not a member of this helpdesk.")
+
+
+def customer_get_or_create(
+    *, tenant: Tenant, email: str, name: str = "", at: datetime | None = None, **fields
+) -> tuple[Customer, bool]:
+    """Match a customer by email (case-insensitive) or create one."""
+    email = email.strip().lower()
+    with tenant_context(tenant):
+        if email:
+            existing = Customer.objects.for_tenant(tenant).filter(email=email).first()
+            if existing is not None:
+                return existing, False
+        customer = Customer.objects.create(tenant=tenant, email=email, name=name.strip(), **fields)
+        if at is not None:
+            Customer.objects.for_tenant(tenant).filter(pk=customer.pk).update(created_at=at)
+            customer.created_at = at
+        return customer, True
+
+
+def ticket_create(
+    *,
+    tenant: Tenant,
+    customer: Customer,
+    subject: str,
+    body: str,
+    channel: str = Channel.WEB,
+    priority: str = Priority.NORMAL,
+    actor: User | None = None,
+    body_html: str = "",
+    external_id: str = "",
+    at: datetime | None = None,
+) -> Ticket:
+    """Open a ticket with its first message (from the customer, or logged by staff)."""
+    Channel(channel)
+    Priority(priority)
+    if not subject.strip():
+        raise ValidationError({"subject": "A subject is required."})
+    if not body.strip():
+        raise ValidationError({"body": "The message cannot be empty."})
+    now = at or timezone.now()
+    with tenant_context(tenant):
+        _assert_same_tenant(tenant, customer)
+        ticket = Ticket.objects.create(
+            tenant=tenant,
+            number=counter_next(tenant=tenant, name="ticket"),
+            subject=subject.strip()[:250],
+            customer=customer,
+            channel=channel,
+            priority=priority,
+            created_at=now,
+            updated_at=now,
+        )
+        _event(
+            tenant=tenant,
+            ticket=ticket,
+            kind="ticket.created",
+            actor=actor,
+            customer=None if actor else customer,
+            to_value=Status.NEW,
+            at=now,
+        )
+        message_create(
+            tenant=tenant,
+            ticket=ticket,
+            body=body,
+            body_html=body_html,
+            author_customer=None if actor else customer,
+            author_user=actor,
+            on_behalf_of_customer=actor is not None,
+            channel=channel,
+            external_id=external_id,
+            at=now,
+        )
+        ticket.refresh_from_db()
+    return ticket
+
+
+def message_create(
+    *,
+    tenant: Tenant,
+    ticket: Ticket,
+    body: str,
+    author_user: User | None = None,
+    author_customer: Customer | None = None,
+    is_internal: bool = False,
+    on_behalf_of_customer: bool = False,
+    channel: str | None = None,
+    body_html: str = "",
+    external_id: str = "",
+    at: datetime | None = None,
+) -> Message:
+    """Add a message to the conversation and update the ticket's counters and lifecycle.
+
+    A customer writing to a solved ticket reopens it; a first public staff reply sets the first
+    response time and opens a new ticket.
+    """
+    if (author_user is None) == (author_customer is None):
+        raise ValidationError("A message has exactly one author: a staff member or the customer.")
+    if not body.strip():
+        raise ValidationError({"body": "The message cannot be empty."})
+    from_customer = author_customer is not None or on_behalf_of_customer
+    if from_customer and is_internal:
+        raise ValidationError("Customer messages cannot be internal notes.")
+    now = at or timezone.now()
+    with tenant_context(tenant):
+        _assert_same_tenant(tenant, ticket, author_customer)
+        _assert_member(tenant, author_user)
+        ticket = Ticket.objects.for_tenant(tenant).select_for_update().get(pk=ticket.pk)
+        message = Message.objects.create(
+            tenant=tenant,
+            ticket=ticket,
+            author_type=AuthorType.CUSTOMER if from_customer else AuthorType.STAFF,
+            author_user=author_user,
+            author_customer=author_customer or (ticket.customer if on_behalf_of_customer else None),
+            is_internal=is_internal,
+            body_text=body,
+            body_html=sanitize_html(body_html) if body_html else text_to_html(body),
+            channel=channel or ticket.channel,
+            external_id=external_id,
+            created_at=now,
+        )
+        ticket.message_count += 1
+        ticket.updated_at = now
+        changed = ["message_count", "updated_at"]
+        _event(
+            tenant=tenant,
+            ticket=ticket,
+            kind="message.created",
+            actor=author_user,
+            customer=author_customer,
+            data={"message": str(message.public_id)},
+            is_public=not is_internal,
+            at=now,
+        )
+        if from_customer:
+            ticket.last_customer_message_at = now
+            changed.append("last_customer_message_at")
+            Customer.objects.for_tenant(tenant).filter(pk=ticket.customer_id).update(
+                last_contact_at=now
+            )
+            if ticket.status == Status.SOLVED:
+                _set_status(
+                    tenant=tenant,
+                    ticket=ticket,
+                    status=Status.OPEN,
+                    actor=None,
+                    at=now,
+                    reopened=True,
+                )
+                changed += ["status", "solved_at", "reopen_count"]
+            elif ticket.status == Status.PENDING:
+                _set_status(tenant=tenant, ticket=ticket, status=Status.OPEN, actor=None, at=now)
+                changed += ["status"]
+        elif not is_internal:
+            if ticket.first_response_at is None:
+                ticket.first_response_at = now
+                changed.append("first_response_at")
+            if ticket.status == Status.NEW:
+                _set_status(
+                    tenant=tenant, ticket=ticket, status=Status.OPEN, actor=author_user, at=now
+                )
+                changed.append("status")
+        ticket.save(update_fields=sorted(set(changed)))
+    return message
+
+
+def _set_status(
+    *,
+    tenant: Tenant,
+    ticket: Ticket,
+    status: str,
+    actor: User | None,
+    at: datetime,
+    reopened: bool = False,
+) -> None:
+    previous = ticket.status
+    ticket.status = status
+    if status == Status.SOLVED:
+        ticket.solved_at = at
+    elif status == Status.CLOSED:
+        ticket.closed_at = at
+        ticket.solved_at = ticket.solved_at or at
+    elif previous == Status.SOLVED:
+        ticket.solved_at = None
+    if reopened:
+        ticket.reopen_count += 1
+    _event(
+        tenant=tenant,
+        ticket=ticket,
+        kind="ticket.reopened" if reopened else "ticket.status_changed",
+        actor=actor,
+        from_value=previous,
+        to_value=status,
+        is_public=True,
+        at=at,
+    )
+
+
+@transaction.atomic
+def ticket_set_status(
+    *, tenant: Tenant, actor: User | None, ticket: Ticket, status: str, at: datetime | None = None
+) -> Ticket:
+    Status(status)
+    now = at or timezone.now()
+    with tenant_context(tenant):
+        ticket = Ticket.objects.for_tenant(tenant).select_for_update().get(pk=ticket.pk)
+        if ticket.status == status:
+            return ticket
+        if not can_transition(ticket.status, status):
+            raise ValidationError(
+                {
+                    "status": f"A {ticket.get_status_display().lower()} ticket cannot become "
+                    f"{Status(status).label.lower()}."
+                }
+            )
+        _set_status(
+            tenant=tenant,
+            ticket=ticket,
+            status=status,
+            actor=actor,
+            at=now,
+            reopened=ticket.status == Status.SOLVED and status == Status.OPEN,
+        )
+        ticket.updated_at = now
+        ticket.save()
+    return ticket
+
+
+def ticket_assign(
+    *,
+    tenant: Tenant,
+    actor: User | None,
+    ticket: Ticket,
+    assignee: User | None,
+    at: datetime | None = None,
+) -> Ticket:
+    now = at or timezone.now()
+    with tenant_context(tenant):
+        _assert_member(tenant, assignee)
+        ticket = Ticket.objects.for_tenant(tenant).select_for_update().get(pk=ticket.pk)
+        if ticket.assignee_id == (assignee.pk if assignee else None):
+            return ticket
+        previous = ticket.assignee
+        ticket.assignee = assignee
+        ticket.updated_at = now
+        ticket.save(update_fields=["assignee", "updated_at"])
+        _event(
+            tenant=tenant,
+            ticket=ticket,
+            kind="ticket.assigned",
+            actor=actor,
+            from_value=str(previous.pk) if previous else "",
+            to_value=str(assignee.pk) if assignee else "",
+            data={"assignee_first_name": assignee.first_name if assignee else ""},
+            at=now,
+        )
+    return ticket
+
+
+def ticket_escalate(
+    *,
+    tenant: Tenant,
+    actor: User | None,
+    ticket: Ticket,
+    group,
+    reason: str,
+    at: datetime | None = None,
+) -> Ticket:
+    """Move a ticket to a higher tier's group. The reason is required and kept on the event."""
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the ticket needs a specialist."})
+    now = at or timezone.now()
+    with tenant_context(tenant):
+        _assert_same_tenant(tenant, group)
+        ticket = Ticket.objects.for_tenant(tenant).select_for_update().get(pk=ticket.pk)
+        if group.tier <= ticket.tier:
+            raise ValidationError({"group": "Escalation moves a ticket to a higher tier."})
+        previous_tier = ticket.tier
+        ticket.group = group
+        ticket.tier = group.tier
+        ticket.assignee = None
+        ticket.updated_at = now
+        ticket.save(update_fields=["group", "tier", "assignee", "updated_at"])
+        _event(
+            tenant=tenant,
+            ticket=ticket,
+            kind="ticket.escalated",
+            actor=actor,
+            from_value=str(previous_tier),
+            to_value=str(group.tier),
+            data={"reason": reason.strip(), "group": group.name},
+            at=now,
+        )
+    return ticket
