@@ -117,3 +117,25 @@ def api_client_for():
         return client
 
     return make
+
+
+@pytest.fixture
+def real_celery_worker(transactional_db):
+    """A real Celery worker (thread, solo pool) consuming from Redis on a queue of its own."""
+    if not settings.REDIS_URL:
+        pytest.skip("needs Redis: set REDIS_URL=redis://...")
+    from celery.contrib.testing.worker import start_worker
+
+    from helpdesk.celery import app
+
+    queue = f"test-{os.getpid()}"
+    previous = (app.conf.task_always_eager, app.conf.task_default_queue)
+    app.conf.task_always_eager = False
+    app.conf.task_default_queue = queue
+    try:
+        with start_worker(
+            app, queues=[queue], pool="solo", perform_ping_check=False, shutdown_timeout=10
+        ):
+            yield app
+    finally:
+        app.conf.task_always_eager, app.conf.task_default_queue = previous

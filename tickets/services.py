@@ -5,7 +5,7 @@ Each change writes a ``TicketEvent`` in the same transaction (the timeline).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -370,3 +370,25 @@ def ticket_escalate(
             at=now,
         )
     return ticket
+
+
+def tickets_auto_close(*, tenant: Tenant, now: datetime | None = None, limit: int = 500) -> int:
+    """Close tickets solved at least ``tenant.auto_close_after_days`` ago. Returns how many."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=tenant.auto_close_after_days)
+    with tenant_context(tenant):
+        due = list(
+            Ticket.objects.for_tenant(tenant)
+            .filter(status=Status.SOLVED, solved_at__lte=cutoff)
+            .order_by("solved_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        for pk in due:
+            ticket_set_status(
+                tenant=tenant,
+                actor=None,
+                ticket=Ticket(pk=pk, tenant=tenant),
+                status=Status.CLOSED,
+                at=now,
+            )
+    return len(due)

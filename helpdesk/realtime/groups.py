@@ -12,8 +12,10 @@ def group_name(tenant_id: int, kind: str, object_id: int | None = None) -> str:
     if kind not in KINDS:
         raise ValueError(f"unknown group kind {kind!r}")
     for value in (tenant_id, object_id):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise TypeError("group names take numeric ids only")
+        if value is None and value is object_id:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError("group names take numeric ids only (and always a tenant id)")
     name = f"t{tenant_id}.{kind}" + (f".{object_id}" if object_id is not None else "")
     if not _VALID.match(name):
         raise ValueError(f"invalid group name {name!r}")

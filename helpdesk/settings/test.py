@@ -16,3 +16,7 @@ CELERY_TASK_ALWAYS_EAGER = True
 _run = os.environ.get("HELPDESK_TEST_RUN_ID", str(os.getpid()))
 if REDIS_URL:
     CACHES["default"]["KEY_PREFIX"] = f"{HELPDESK_KEY_PREFIX}-test-{_run}"
+
+# Threads of database_sync_to_async must not keep connections open past a test (the test
+# database could not be dropped at the end of the run).
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

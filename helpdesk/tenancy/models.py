@@ -47,6 +47,9 @@ class Tenant(models.Model):
         help_text='Opening hours per weekday, e.g. {"mon": [["09:00", "17:00"]]}.',
     )
     holidays = models.JSONField(default=list, blank=True, help_text="ISO dates, e.g. 2026-12-25.")
+    auto_close_after_days = models.PositiveSmallIntegerField(
+        default=4, help_text="Solved tickets close after this many days without a reply."
+    )
     brand_color = models.CharField(
         max_length=7, default="#4f46e5", validators=[brand_color_validator]
     )

@@ -13,10 +13,16 @@ class UserFactory(DjangoModelFactory):
     class Meta:
         model = User
         django_get_or_create = ["email"]
+        skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"person{n}@staff.test")
     full_name = factory.Faker("name")
-    password = factory.PostGenerationMethodCall("set_password", "pass-1234")
+
+    @factory.post_generation
+    def password(self, create, extracted, **kwargs):
+        self.set_password(extracted or "pass-1234")
+        if create:
+            self.save(update_fields=["password"])
 
 
 class TenantFactory(DjangoModelFactory):
