@@ -41,7 +41,9 @@ def tenant_create(
         time_zone=time_zone,
         brand_color=brand_color,
     )
-    tenant.full_clean()
+    if Tenant.objects.filter(slug=slug).exists():
+        raise ValidationError({"slug": "This address is already taken."})
+    tenant.full_clean(validate_unique=False)
     try:
         with transaction.atomic():
             tenant.save()

@@ -38,6 +38,7 @@ def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in SERVICE_VARS}
+    clean["DJANGO_SETTINGS_MODULE"] = "helpdesk.settings.base"
     clean.update(env)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -123,6 +124,8 @@ def test_production_settings_pass_the_deploy_check():
         DJANGO_SECRET_KEY="a-long-random-production-secret-key-" + "x" * 40,
         DJANGO_ALLOWED_HOSTS="helpdesk.example.com",
         DJANGO_SECURE_HSTS_SECONDS="31536000",
+        DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS="true",
+        DJANGO_SECURE_HSTS_PRELOAD="true",
         DATABASE_URL=os.environ["DATABASE_URL"],
         REDIS_URL=os.environ["REDIS_URL"],
     )

@@ -76,37 +76,29 @@ class Command(BaseCommand):
         self._print_logins()
 
     def _tenant(self, spec: dict) -> Tenant:
-        tenant = Tenant.objects.filter(slug=spec["slug"]).first()
         slug = spec["slug"]
-        admin, _ = User.objects.get_or_create(
-            email=f"admin@{slug}.test", defaults={"full_name": "Ada Admin"}
-        )
-        if not admin.has_usable_password():
-            admin.set_password(DEMO_PASSWORD)
-            admin.save(update_fields=["password"])
-        if tenant is None:
-            tenant = tenant_create(admin=admin, **spec)
+        admin = self._staff_user(f"admin@{slug}.test", "Ada Admin")
+        tenant = Tenant.objects.filter(slug=slug).first() or tenant_create(admin=admin, **spec)
         for handle, role, full_name in STAFF:
-            user, created = User.objects.get_or_create(
-                email=f"{handle}@{slug}.test", defaults={"full_name": full_name}
-            )
-            if created or not user.has_usable_password():
-                user.set_password(DEMO_PASSWORD)
-                user.save(update_fields=["password"])
+            user = self._staff_user(f"{handle}@{slug}.test", full_name)
             Membership.objects.get_or_create(tenant=tenant, user=user, defaults={"role": role})
         # One person in both tenants, to show the tenant switcher.
-        both, created = User.objects.get_or_create(
-            email="pat@consultants.test", defaults={"full_name": "Pat Consultant"}
-        )
-        if created:
-            both.set_password(DEMO_PASSWORD)
-            both.save(update_fields=["password"])
+        both = self._staff_user("pat@consultants.test", "Pat Consultant")
         Membership.objects.get_or_create(
             tenant=tenant,
             user=both,
             defaults={"role": Role.MANAGER if slug == "acme" else Role.AGENT},
         )
         return tenant
+
+    @staticmethod
+    def _staff_user(email: str, full_name: str) -> User:
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(
+                email=email, password=DEMO_PASSWORD, full_name=full_name
+            )
+        return user
 
     def _seed_tenant(self, tenant, rng, n_customers, n_tickets, days, no_progress) -> None:
         slug = tenant.slug

@@ -1,0 +1,89 @@
+"""Every page and API route, as tenant A's admin and agent, with tenant B's ids: refused, no B data,
+no change to B. The canary proves the walk would notice a leak."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+
+from helpdesk.tenancy.context import tenant_context
+from helpdesk.tenancy.models import Membership
+from helpdesk.tenancy.policy import Role
+from helpdesk.tenancy.services import api_key_create
+from tests.factories.tickets import CustomerFactory, MessageFactory, TicketFactory
+from tests.isolation.probe import discover_tenant_routes, probe, snapshot_of_tenant
+
+SENTINEL = "SENTINEL-OF-GLOBEX"
+
+
+@pytest.fixture
+def foreign_world(tenant, other_tenant, other_admin):
+    """Tenant B with one object of every kind, each carrying the sentinel text."""
+    TicketFactory(tenant=tenant)  # A has ticket #1 only; B's numbers go higher
+    customer = CustomerFactory(tenant=other_tenant, name=SENTINEL, notes=SENTINEL)
+    tickets = [
+        TicketFactory(tenant=other_tenant, customer=customer, subject=f"{SENTINEL} {i}")
+        for i in range(3)
+    ]
+    MessageFactory(tenant=other_tenant, ticket=tickets[-1], body_text=SENTINEL)
+    key, _raw = api_key_create(
+        tenant=other_tenant, actor=other_admin, name=SENTINEL, scopes=["read"]
+    )
+    membership = Membership.objects.get(tenant=other_tenant, user=other_admin)
+    other_admin.full_name = SENTINEL
+    other_admin.save(update_fields=["full_name"])
+    with tenant_context(other_tenant):
+        numbers = [str(t.number) for t in tickets if t.number > 1]
+    return {
+        "public_id": [str(customer.public_id), str(tickets[-1].public_id), str(key.public_id)],
+        "number": numbers,
+        "membership_id": [str(membership.pk)],
+    }
+
+
+def test_the_walk_discovers_pages_and_api_routes():
+    patterns = {route.pattern for route in discover_tenant_routes()}
+    assert "/t/<slug:tenant_slug>/tickets/<int:number>/" in patterns
+    assert "/api/v1/t/<slug:tenant_slug>/tickets/<uuid:public_id>/" in patterns
+    assert len(patterns) >= 15
+
+
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.AGENT, Role.OBSERVER])
+def test_no_route_serves_or_changes_another_tenants_data(
+    client, tenant, other_tenant, foreign_world, member_factory, role
+):
+    attacker = member_factory(tenant, role, f"{role}-attacker@acme.test")
+    client.force_login(attacker)
+    before = snapshot_of_tenant(other_tenant)
+    leaks = probe(
+        client,
+        own_slug=tenant.slug,
+        foreign_slug=other_tenant.slug,
+        foreign_ids=foreign_world,
+        sentinel=SENTINEL,
+        routes=discover_tenant_routes(),
+    )
+    assert leaks == []
+    assert snapshot_of_tenant(other_tenant) == before
+
+
+@override_settings(ROOT_URLCONF="tests.isolation.canary_urls")
+def test_the_walk_flags_the_canary_that_leaks_on_purpose(
+    client, tenant, other_tenant, foreign_world, admin_user
+):
+    client.force_login(admin_user)
+    routes = [
+        r for r in discover_tenant_routes("tests.isolation.canary_urls") if "canary" in r.pattern
+    ]
+    assert routes, "the canary route was not discovered"
+    leaks = probe(
+        client,
+        own_slug=tenant.slug,
+        foreign_slug=other_tenant.slug,
+        foreign_ids=foreign_world,
+        sentinel=SENTINEL,
+        routes=routes,
+    )
+    assert any(
+        leak.reason == "sentinel in body" and "/t/acme/canary/" in leak.url for leak in leaks
+    )

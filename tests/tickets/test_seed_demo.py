@@ -1,0 +1,79 @@
+"""The seeded demo works: every role sees its pages and is refused the others."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from helpdesk.tenancy.context import tenant_context
+from helpdesk.tenancy.models import Membership, Tenant
+from tickets.models import Channel, Message, Status, Ticket
+
+
+@pytest.fixture
+def demo(db):
+    out = StringIO()
+    call_command("seed_demo", customers=10, tickets=30, no_progress=True, stdout=out)
+    return out.getvalue()
+
+
+def login(client, email):
+    assert client.login(username=email, password="helpdesk-demo"), email
+    return client
+
+
+def test_seed_creates_two_tenants_with_staff_and_varied_tickets(demo):
+    assert "admin@acme.test" in demo and "dana@globex.test" in demo
+    for slug in ("acme", "globex"):
+        tenant = Tenant.objects.get(slug=slug)
+        assert Membership.objects.filter(tenant=tenant).count() == 8  # 7 staff + the consultant
+        with tenant_context(tenant):
+            tickets = Ticket.objects.for_tenant(tenant)
+            assert tickets.count() == 30
+            assert len(set(tickets.values_list("status", flat=True))) >= 3
+            assert len(set(tickets.values_list("channel", flat=True))) >= 3
+            assert set(tickets.values_list("channel", flat=True)) <= set(Channel.values)
+            assert Message.objects.for_tenant(tenant).count() > 2 * 30
+            assert tickets.filter(status=Status.SOLVED).exclude(first_response_at=None).exists()
+
+
+def test_second_run_reuses_what_exists(demo):
+    out = StringIO()
+    call_command("seed_demo", customers=10, tickets=30, no_progress=True, stdout=out)
+    assert "already seeded" in out.getvalue()
+    tenant = Tenant.objects.get(slug="acme")
+    with tenant_context(tenant):
+        assert Ticket.objects.count() == 30
+
+
+@pytest.mark.parametrize(
+    ("email", "path", "status"),
+    [
+        ("dana@acme.test", "/t/acme/queue/", 200),
+        ("dana@acme.test", "/t/acme/tickets/1/", 200),
+        ("dana@acme.test", "/t/acme/customers/", 200),
+        ("dana@acme.test", "/t/acme/admin/members/", 403),
+        ("dana@acme.test", "/t/globex/queue/", 404),
+        ("sam@acme.test", "/t/acme/queue/?view=mine", 200),
+        ("olive@acme.test", "/t/acme/tickets/1/", 200),
+        ("olive@acme.test", "/t/acme/admin/settings/", 403),
+        ("manager@acme.test", "/t/acme/admin/api-keys/", 403),
+        ("admin@acme.test", "/t/acme/admin/members/", 200),
+        ("admin@acme.test", "/t/acme/admin/api-keys/", 200),
+        ("admin@acme.test", "/t/globex/admin/members/", 404),
+        ("admin@globex.test", "/t/globex/admin/settings/", 200),
+        ("pat@consultants.test", "/t/acme/queue/", 200),
+        ("pat@consultants.test", "/t/globex/queue/", 200),
+    ],
+)
+def test_demo_pages_per_role(client, demo, email, path, status):
+    assert login(client, email).get(path).status_code == status
+
+
+def test_anonymous_demo_visitor_sees_landing_and_login_only(client, demo):
+    assert client.get("/").status_code == 200
+    assert client.get("/accounts/login/").status_code == 200
+    assert client.get("/t/acme/queue/").status_code == 302
+    assert client.get("/api/v1/t/acme/tickets/").status_code == 401
