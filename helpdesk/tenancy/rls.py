@@ -114,3 +114,31 @@ class AddTenantForeignKey(Operation):
             [self.model_name, self.field_name, self.to_model],
             {},
         )
+
+
+class RunPostgresSQL(Operation):
+    """Raw SQL that only PostgreSQL runs (e.g. GIN indexes for full-text search)."""
+
+    reversible = True
+    reduces_to_sql = True
+
+    def __init__(self, sql: str, reverse_sql: str):
+        self.sql = sql
+        self.reverse_sql = reverse_sql
+
+    def state_forwards(self, app_label, state):
+        pass
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if _is_postgres(schema_editor):
+            schema_editor.execute(self.sql)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if _is_postgres(schema_editor):
+            schema_editor.execute(self.reverse_sql)
+
+    def describe(self):
+        return "PostgreSQL-only SQL"
+
+    def deconstruct(self):
+        return (f"{__name__}.{type(self).__name__}", [self.sql, self.reverse_sql], {})

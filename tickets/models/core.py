@@ -1,4 +1,4 @@
-"""Customers, tickets, the conversation and the append-only ticket timeline."""
+"""Customers, groups, tags, tickets, the conversation and the append-only ticket timeline."""
 
 from __future__ import annotations
 
@@ -54,6 +54,16 @@ class Group(TenantOwnedModel):
 
     name = models.CharField(max_length=100)
     tier = models.PositiveSmallIntegerField(default=1, choices=[(1, "Tier 1"), (2, "Tier 2")])
+    assignment = models.CharField(
+        max_length=20,
+        choices=[
+            ("manual", "Manual"),
+            ("round_robin", "Round-robin"),
+            ("load_balanced", "Load-balanced (fewest open tickets)"),
+        ],
+        default="manual",
+    )
+    last_assigned_user_id = models.BigIntegerField(null=True, blank=True, editable=False)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="GroupMember", related_name="+", blank=True
     )
@@ -151,6 +161,22 @@ class Ticket(PublicIdMixin, TenantOwnedModel):
     merged_into = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="merged_tickets"
     )
+    repeat_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="repeats",
+        help_text="An earlier ticket of the same customer on the same topic (repeat contact).",
+    )
+    sla_policy = models.ForeignKey(
+        "tickets.SlaPolicy", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    sla_stage = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Highest share of an SLA target used so far: 0, 50, 75 or 100 (breached).",
+    )
+    sla_breached_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(TenantOwnedModel.Meta):
         ordering = ["-updated_at", "-id"]
@@ -164,6 +190,8 @@ class Ticket(PublicIdMixin, TenantOwnedModel):
             models.Index(fields=["tenant", "assignee", "status"], name="ticket_assignee_idx"),
             models.Index(fields=["tenant", "-created_at"], name="ticket_created_idx"),
             models.Index(fields=["tenant", "customer", "-created_at"], name="ticket_customer_idx"),
+            models.Index(fields=["tenant", "group", "status"], name="ticket_group_idx"),
+            models.Index(fields=["tenant", "sla_stage", "status"], name="ticket_sla_idx"),
         ]
 
     def __str__(self) -> str:

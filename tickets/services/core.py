@@ -15,6 +15,7 @@ from helpdesk.accounts.models import User
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Membership, Tenant
 from helpdesk.tenancy.services import counter_next
+from tickets.events import event_record
 from tickets.lifecycle import can_transition
 from tickets.models import (
     AuthorType,
@@ -24,47 +25,8 @@ from tickets.models import (
     Priority,
     Status,
     Ticket,
-    TicketEvent,
 )
 from tickets.sanitize import sanitize_html, text_to_html
-
-PUBLIC_EVENT_KINDS = frozenset(
-    {
-        "ticket.created",
-        "ticket.status_changed",
-        "ticket.assigned",
-        "ticket.escalated",
-        "ticket.deescalated",
-        "message.created",
-    }
-)
-
-
-def _event(
-    *,
-    tenant: Tenant,
-    ticket: Ticket,
-    kind: str,
-    actor: User | None = None,
-    customer: Customer | None = None,
-    from_value: str = "",
-    to_value: str = "",
-    data: dict | None = None,
-    is_public: bool | None = None,
-    at: datetime | None = None,
-) -> TicketEvent:
-    return TicketEvent.objects.create(
-        tenant=tenant,
-        ticket=ticket,
-        kind=kind,
-        actor_user=actor,
-        actor_customer=customer,
-        from_value=from_value,
-        to_value=to_value,
-        data=data or {},
-        is_public=kind in PUBLIC_EVENT_KINDS if is_public is None else is_public,
-        created_at=at or timezone.now(),
-    )
 
 
 def _assert_same_tenant(tenant: Tenant, *objects) -> None:
@@ -128,7 +90,7 @@ def ticket_create(
             created_at=now,
             updated_at=now,
         )
-        _event(
+        event_record(
             tenant=tenant,
             ticket=ticket,
             kind="ticket.created",
@@ -200,7 +162,7 @@ def message_create(
         ticket.message_count += 1
         ticket.updated_at = now
         changed = ["message_count", "updated_at"]
-        _event(
+        event_record(
             tenant=tenant,
             ticket=ticket,
             kind="message.created",
@@ -262,7 +224,7 @@ def _set_status(
         ticket.solved_at = None
     if reopened:
         ticket.reopen_count += 1
-    _event(
+    event_record(
         tenant=tenant,
         ticket=ticket,
         kind="ticket.reopened" if reopened else "ticket.status_changed",
@@ -322,7 +284,7 @@ def ticket_assign(
         ticket.assignee = assignee
         ticket.updated_at = now
         ticket.save(update_fields=["assignee", "updated_at"])
-        _event(
+        event_record(
             tenant=tenant,
             ticket=ticket,
             kind="ticket.assigned",
@@ -359,7 +321,7 @@ def ticket_escalate(
         ticket.assignee = None
         ticket.updated_at = now
         ticket.save(update_fields=["group", "tier", "assignee", "updated_at"])
-        _event(
+        event_record(
             tenant=tenant,
             ticket=ticket,
             kind="ticket.escalated",

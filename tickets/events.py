@@ -1,0 +1,86 @@
+"""The ticket timeline: record an event row and publish it after commit.
+
+Every ticket change goes through ``event_record``: the row is the audit trail, the status page's
+source and the metrics' input, and its id is the cursor real-time clients resume from. Publishing
+happens on commit only, and a failed publish never fails the caller (clients catch up by cursor).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.utils import timezone
+
+from helpdesk.accounts.models import User
+from helpdesk.realtime.groups import tenant_group, ticket_group
+from helpdesk.realtime.publish import group_send_on_commit
+from helpdesk.tenancy.models import Tenant
+from tickets.models import Customer, Ticket, TicketEvent
+
+PUBLIC_EVENT_KINDS = frozenset(
+    {
+        "ticket.created",
+        "ticket.status_changed",
+        "ticket.reopened",
+        "ticket.assigned",
+        "ticket.escalated",
+        "ticket.deescalated",
+        "message.created",
+    }
+)
+
+
+def event_record(
+    *,
+    tenant: Tenant,
+    ticket: Ticket,
+    kind: str,
+    actor: User | None = None,
+    customer: Customer | None = None,
+    from_value: str = "",
+    to_value: str = "",
+    data: dict | None = None,
+    is_public: bool | None = None,
+    at: datetime | None = None,
+) -> TicketEvent:
+    event = TicketEvent.objects.create(
+        tenant=tenant,
+        ticket=ticket,
+        kind=kind,
+        actor_user=actor,
+        actor_customer=customer,
+        from_value=from_value,
+        to_value=to_value,
+        data=data or {},
+        is_public=kind in PUBLIC_EVENT_KINDS if is_public is None else is_public,
+        created_at=at or timezone.now(),
+    )
+    publish_event_on_commit(event=event, ticket=ticket, actor=actor)
+    return event
+
+
+def agent_payload(*, event: TicketEvent, ticket: Ticket, actor: User | None) -> dict:
+    """What staff sockets receive: every field, internal events included."""
+    return {
+        "cursor": event.pk,
+        "ticket": ticket.number,
+        "kind": event.kind,
+        "from": event.from_value,
+        "to": event.to_value,
+        "actor": str(actor) if actor else "",
+        "actor_id": actor.pk if actor else None,
+        "public": event.is_public,
+        "data": event.data,
+        "at": event.created_at.isoformat(),
+    }
+
+
+def publish_event_on_commit(*, event: TicketEvent, ticket: Ticket, actor: User | None) -> None:
+    payload = agent_payload(event=event, ticket=ticket, actor=actor)
+    group_send_on_commit(
+        ticket_group(event.tenant_id, ticket.pk), {"type": "ticket.event", "event": payload}
+    )
+    group_send_on_commit(
+        tenant_group(event.tenant_id),
+        {"type": "queue.changed", "ticket": ticket.number, "kind": event.kind, "cursor": event.pk},
+    )
