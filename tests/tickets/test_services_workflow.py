@@ -155,7 +155,7 @@ def test_macro_renders_placeholders_and_escapes_them_in_html(tenant, customer, a
 
 
 def test_macro_with_unknown_placeholder_is_refused(tenant, agent):
-    with pytest.raises(ValidationError, match="customer.password"):
+    with pytest.raises(ValidationError, match=r"customer\.password"):
         macro_save(tenant=tenant, actor=agent, name="Bad", body="{{customer.password}}")
 
 
