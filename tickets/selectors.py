@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, Q, QuerySet
 
 from helpdesk.tenancy.models import Tenant
-from tickets.models import OPEN_STATUSES, Customer, Message, Ticket
+from tickets.models import OPEN_STATUSES, Customer, Message, Ticket, TicketEvent
 
 
 def customer_list(*, tenant: Tenant, search: str = "") -> QuerySet[Customer]:
@@ -47,3 +47,23 @@ def message_list_for_ticket(
     if not include_internal:
         queryset = queryset.filter(is_internal=False)
     return queryset.order_by("created_at", "id")
+
+
+REPLAY_LIMIT = 200
+
+
+def ticket_events_since(*, tenant: Tenant, ticket_id: int, cursor: int, limit: int = REPLAY_LIMIT):
+    """Events of a ticket after ``cursor`` (oldest first), at most ``limit`` + 1 to detect gaps."""
+    return list(
+        TicketEvent.objects.for_tenant(tenant)
+        .filter(ticket_id=ticket_id, pk__gt=cursor)
+        .select_related("actor_user", "ticket")
+        .order_by("pk")[: limit + 1]
+    )
+
+
+def ticket_latest_cursor(*, tenant: Tenant, ticket_id: int) -> int:
+    last = (
+        TicketEvent.objects.for_tenant(tenant).filter(ticket_id=ticket_id).order_by("-pk").first()
+    )
+    return last.pk if last else 0
