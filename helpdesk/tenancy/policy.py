@@ -23,6 +23,7 @@ class Perm(StrEnum):
     DASHBOARDS_VIEW = "dashboards.view"
     JOURNEYS_VIEW = "journeys.view"
     JOURNEYS_EDIT = "journeys.edit"
+    WORKSPACE_MANAGE = "workspace.manage"  # macros, shared queue views
     SETTINGS_MANAGE = "settings.manage"
     MEMBERS_VIEW = "members.view"
     MEMBERS_MANAGE = "members.manage"
@@ -36,7 +37,7 @@ _INSIGHT = {Perm.DASHBOARDS_VIEW, Perm.JOURNEYS_VIEW}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.ADMIN: frozenset(Perm),
-    Role.MANAGER: frozenset(_WORK | _INSIGHT | {Perm.JOURNEYS_EDIT}),
+    Role.MANAGER: frozenset(_WORK | _INSIGHT | {Perm.JOURNEYS_EDIT, Perm.WORKSPACE_MANAGE}),
     Role.AGENT: frozenset(_WORK),
     Role.SPECIALIST: frozenset(_WORK),
     Role.OBSERVER: frozenset(_READ | _INSIGHT),

@@ -28,3 +28,11 @@ def membership_list(*, tenant: Tenant) -> QuerySet[Membership]:
 
 def api_key_list(*, tenant: Tenant) -> QuerySet[ApiKey]:
     return ApiKey.objects.for_tenant(tenant).select_related("created_by")
+
+
+def membership_get_by_email(*, tenant: Tenant, email: str) -> Membership | None:
+    return (
+        Membership.objects.filter(tenant=tenant, user__email__iexact=email.strip())
+        .select_related("user")
+        .first()
+    )

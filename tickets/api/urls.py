@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.api import views
+from tickets.api import conversation, views, workspace
 
 app_name = "api-tickets"
 
@@ -9,4 +9,17 @@ urlpatterns = [
     path("customers/<uuid:public_id>/", views.CustomerDetailApi.as_view(), name="customer-detail"),
     path("tickets/", views.TicketListApi.as_view(), name="ticket-list"),
     path("tickets/<uuid:public_id>/", views.TicketDetailApi.as_view(), name="ticket-detail"),
+    path(
+        "tickets/<uuid:public_id>/messages/",
+        conversation.TicketMessageListApi.as_view(),
+        name="ticket-message-list",
+    ),
+    path(
+        "tickets/<uuid:public_id>/apply-macro/",
+        conversation.TicketMacroApplyApi.as_view(),
+        name="ticket-macro-apply",
+    ),
+    path("tags/", workspace.TagListApi.as_view(), name="tag-list"),
+    path("macros/", workspace.MacroListApi.as_view(), name="macro-list"),
+    path("views/", workspace.SavedViewListApi.as_view(), name="view-list"),
 ]

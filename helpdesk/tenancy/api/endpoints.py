@@ -50,7 +50,7 @@ class MemberListApi(TenantApiView):
 
     model = Membership
     read_perm = Perm.MEMBERS_VIEW
-    ordering = "id"
+    cursor_ordering = "id"
 
     class OutputSerializer(serializers.ModelSerializer):
         email = serializers.EmailField(source="user.email")

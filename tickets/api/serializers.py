@@ -1,0 +1,129 @@
+"""Output shapes shared by several endpoints (public ids only, never database ids)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from tickets.models import Customer, Macro, Message, SavedView, Ticket
+
+
+class CustomerOutputSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+
+    class Meta:
+        model = Customer
+        fields = [
+            "id",
+            "name",
+            "email",
+            "phone",
+            "company",
+            "tags",
+            "locale",
+            "notes",
+            "external_id",
+            "created_at",
+            "last_contact_at",
+        ]
+
+
+class TicketOutputSerializer(serializers.ModelSerializer):
+    """Needs ``context["tenant"]`` for the reference (ACME-1042)."""
+
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    reference = serializers.SerializerMethodField()
+    customer = serializers.UUIDField(source="customer.public_id", read_only=True)
+    customer_name = serializers.CharField(source="customer.name", read_only=True)
+    assignee = serializers.EmailField(
+        source="assignee.email", read_only=True, allow_null=True, default=None
+    )
+    group = serializers.CharField(
+        source="group.name", read_only=True, allow_null=True, default=None
+    )
+    tags = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "id",
+            "reference",
+            "number",
+            "subject",
+            "customer",
+            "customer_name",
+            "channel",
+            "status",
+            "priority",
+            "assignee",
+            "group",
+            "tier",
+            "tags",
+            "custom_fields",
+            "sla_stage",
+            "first_response_due_at",
+            "next_response_due_at",
+            "resolution_due_at",
+            "created_at",
+            "updated_at",
+            "first_response_at",
+            "solved_at",
+            "closed_at",
+            "message_count",
+            "reopen_count",
+        ]
+
+    def get_reference(self, ticket: Ticket) -> str:
+        return ticket.reference_with(self.context["tenant"].reference_prefix)
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_tags(self, ticket: Ticket) -> list[str]:
+        prefetched = getattr(ticket, "_prefetched_objects_cache", {}).get("tags")
+        tags = prefetched if prefetched is not None else ticket.tags.all()
+        return sorted(tag.name for tag in tags)
+
+
+class MessageOutputSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    author = serializers.SerializerMethodField()
+    internal = serializers.BooleanField(source="is_internal")
+    body = serializers.CharField(source="body_text")
+    html = serializers.CharField(source="body_html")
+
+    class Meta:
+        model = Message
+        fields = [
+            "id",
+            "author_type",
+            "author",
+            "internal",
+            "body",
+            "html",
+            "channel",
+            "created_at",
+        ]
+
+    def get_author(self, message: Message) -> str:
+        if message.author_user_id:
+            return message.author_user.get_full_name()
+        return str(message.author_customer) if message.author_customer_id else ""
+
+
+class MacroOutputSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+
+    class Meta:
+        model = Macro
+        fields = ["id", "name", "body", "set_status", "set_priority", "add_tags", "created_at"]
+
+
+class SavedViewOutputSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    shared = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SavedView
+        fields = ["id", "name", "filters", "shared", "created_at"]
+
+    def get_shared(self, view: SavedView) -> bool:
+        return view.owner_id is None
