@@ -8,9 +8,19 @@ class TicketsConfig(AppConfig):
         from helpdesk.tenancy.navigation import NavEntry, register
         from helpdesk.tenancy.policy import Perm
 
-        register(NavEntry("Queue", "tickets:queue", Perm.TICKETS_VIEW, "work", "inbox"))
+        register(
+            NavEntry(
+                "Queue",
+                "tickets:queue",
+                Perm.TICKETS_VIEW,
+                "work",
+                "inbox",
+                also_active_under=("tickets/",),
+            )
+        )
         register(
             NavEntry(
                 "Customers", "tickets:customer-list-page", Perm.CUSTOMERS_VIEW, "work", "people"
             )
         )
+        register(NavEntry("Webhooks", "tickets:webhooks", Perm.WEBHOOKS_MANAGE, "admin", "send"))

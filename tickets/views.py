@@ -53,7 +53,7 @@ def ticket_page(request: HttpRequest, tenant_slug: str, number: int) -> HttpResp
         "ticket": ticket,
         "reference": ticket.reference_with(request.tenant.reference_prefix),
         "conversation": conversation,
-        "events": ticket.events.select_related("actor_user").order_by("-id")[:30],
+        "events": ticket.events.select_related("actor_user", "actor_customer").order_by("-id")[:30],
         "other_tickets": selectors.ticket_list(tenant=request.tenant)
         .filter(customer=ticket.customer)
         .exclude(pk=ticket.pk)[:10],

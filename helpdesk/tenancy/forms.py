@@ -14,15 +14,25 @@ TIME_ZONE_CHOICES = [
 
 
 class SignupForm(forms.Form):
-    name = forms.CharField(label="Team or company name", max_length=120)
+    name = forms.CharField(
+        label="Team or company name",
+        max_length=120,
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+    )
     slug = forms.SlugField(
         label="Helpdesk address",
         max_length=50,
         help_text="Lower-case letters, digits and hyphens: your helpdesk lives at /t/<address>/.",
     )
-    full_name = forms.CharField(label="Your name", max_length=150)
-    email = forms.EmailField(label="Work email")
-    password = forms.CharField(widget=forms.PasswordInput, min_length=8)
+    full_name = forms.CharField(
+        label="Your name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    email = forms.EmailField(
+        label="Work email", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    password = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}), min_length=8
+    )
     time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES, initial="UTC")
     website = forms.CharField(required=False, widget=forms.HiddenInput)  # honeypot
 
@@ -54,7 +64,7 @@ class TenantSettingsForm(forms.Form):
 
 
 class MemberAddForm(forms.Form):
-    email = forms.EmailField()
+    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "off"}))
     full_name = forms.CharField(max_length=150, required=False)
     role = forms.ChoiceField(choices=Role.choices, initial=Role.AGENT)
 

@@ -6,6 +6,7 @@ import re
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.selectors import membership_get, tenant_get_by_slug
@@ -36,5 +37,9 @@ class TenantMiddleware:
             return render(request, "404.html", {"exception": Http404()}, status=404)
         request.tenant = tenant
         request.membership = membership_get(tenant=tenant, user=request.user)
-        with tenant_context(tenant):
-            return self.get_response(request)
+        timezone.activate(tenant.time_zone)
+        try:
+            with tenant_context(tenant):
+                return self.get_response(request)
+        finally:
+            timezone.deactivate()

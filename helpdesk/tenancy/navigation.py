@@ -18,6 +18,7 @@ class NavEntry:
     perm: Perm
     section: str  # "work", "insight" or "admin"
     icon: str = ""
+    also_active_under: tuple[str, ...] = ()  # more path segments that highlight this entry
 
 
 _ENTRIES: list[NavEntry] = []
@@ -41,16 +42,19 @@ def navigation_for(
             url = reverse(entry.url_name, kwargs={"tenant_slug": tenant.slug})
         except NoReverseMatch:
             continue
+        base = reverse("tenancy:dashboard", kwargs={"tenant_slug": tenant.slug})
+        prefixes = [url, *(base + segment for segment in entry.also_active_under)]
         items.append(
             {
                 "label": entry.label,
                 "url": url,
                 "section": entry.section,
                 "icon": entry.icon,
-                "active": request.path.startswith(url),
+                "active": any(request.path.startswith(prefix) for prefix in prefixes),
             }
         )
-    return items
+    order = {"work": 0, "insight": 1, "admin": 2}
+    return sorted(items, key=lambda item: order.get(item["section"], 3))
 
 
 register(NavEntry("Members", "tenancy:members", Perm.MEMBERS_MANAGE, "admin", "users"))

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from helpdesk.accounts.models import User
+from helpdesk.accounts.services import user_invite_send_on_commit
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import ApiKey, Membership, Tenant, TenantCounter
 from helpdesk.tenancy.policy import Role
@@ -85,13 +86,16 @@ def membership_add(
     Role(role)  # raises ValueError for unknown roles
     with tenant_context(tenant):
         user = User.objects.filter(email__iexact=email).first()
-        if user is None:
+        is_new_login = user is None
+        if is_new_login:
             user = User.objects.create_user(email=email, password=None, full_name=full_name)
         membership, created = Membership.objects.get_or_create(
             tenant=tenant, user=user, defaults={"role": role}
         )
         if not created:
             raise ValidationError({"email": "This person is already a member."})
+        if is_new_login:
+            user_invite_send_on_commit(user=user, team_name=tenant.name, inviter=actor)
     return membership
 
 

@@ -153,3 +153,24 @@ def test_logout_is_a_post(client, agent):
     assert client.get("/accounts/logout/").status_code == 405
     assert client.post("/accounts/logout/").status_code == 302
     assert client.get("/t/acme/queue/").status_code == 302
+
+
+def test_a_new_member_gets_an_invitation_with_a_working_password_link(
+    client, admin_user, tenant, django_capture_on_commit_callbacks
+):
+    client.force_login(admin_user)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/t/acme/admin/members/", {"email": "newbie@acme.test", "role": Role.AGENT})
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["newbie@acme.test"]
+    link = re.search(r"http://127\.0\.0\.1:8000(/accounts/reset/\S+/)", mail.outbox[0].body).group(
+        1
+    )
+    client.logout()
+    form = client.get(link, follow=True)
+    done = client.post(
+        form.redirect_chain[-1][0],
+        {"new_password1": "Welcome-aboard-7", "new_password2": "Welcome-aboard-7"},
+    )
+    assert done.status_code == 302
+    assert client.login(username="newbie@acme.test", password="Welcome-aboard-7")
