@@ -56,6 +56,9 @@ def event_record(
         created_at=at or timezone.now(),
     )
     publish_event_on_commit(event=event, ticket=ticket, actor=actor)
+    from tickets.services.webhooks import webhook_dispatch_for_event  # services import this module
+
+    webhook_dispatch_for_event(tenant=tenant, ticket=ticket, event=event)
     return event
 
 

@@ -189,3 +189,16 @@ def queue_page(
         last = rows[-1]
         next_cursor = _encode(getattr(last, field_name), last.pk)
     return QueuePage(tickets=rows, next_cursor=next_cursor, filters=filters)
+
+
+def queue_view_counts(*, tenant: Tenant, user: User) -> dict[str, int]:
+    """Ticket counts for the view tabs that people watch (each on an index)."""
+    open_tickets = Ticket.objects.for_tenant(tenant).filter(
+        merged_into=None, status__in=OPEN_STATUSES
+    )
+    return {
+        "mine": open_tickets.filter(assignee=user).count(),
+        "unassigned": open_tickets.filter(assignee=None).count(),
+        "at_risk": open_tickets.filter(sla_stage__gte=50).count(),
+        "open": open_tickets.count(),
+    }

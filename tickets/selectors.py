@@ -67,3 +67,15 @@ def ticket_latest_cursor(*, tenant: Tenant, ticket_id: int) -> int:
         TicketEvent.objects.for_tenant(tenant).filter(ticket_id=ticket_id).order_by("-pk").first()
     )
     return last.pk if last else 0
+
+
+def customer_figures(*, tenant: Tenant, customer: Customer) -> dict:
+    """Lifetime figures for the profile: tickets, open now, last contact, repeat contacts."""
+    tickets = Ticket.objects.for_tenant(tenant).filter(customer=customer, merged_into=None)
+    totals = tickets.aggregate(
+        total=Count("id"),
+        open=Count("id", filter=Q(status__in=OPEN_STATUSES)),
+        repeats=Count("id", filter=Q(repeat_of__isnull=False)),
+        escalated=Count("id", filter=Q(tier__gt=1)),
+    )
+    return {**totals, "last_contact_at": customer.last_contact_at}

@@ -168,6 +168,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "tickets-auto-close": {"task": "tickets.ticket_auto_close_fanout", "schedule": 3600.0},
+    "tickets-sla-check": {
+        "task": "tickets.ticket_sla_check_fanout",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
 }
 
 # --- Auth ---------------------------------------------------------------------------------
@@ -268,6 +273,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "tickets.models.core.Status",
+        "TicketPriorityEnum": "tickets.models.core.Priority",
+        "TicketChannelEnum": "tickets.models.core.Channel",
+    },
 }
 
 # --- Logging ------------------------------------------------------------------------------
@@ -284,4 +294,6 @@ LOGGING = {
 # --- Helpdesk -----------------------------------------------------------------------------
 
 HELPDESK_SITE_NAME = env.str("HELPDESK_SITE_NAME", default="Helpdesk")
+# Where people reach this helpdesk: links in emails (invitations, status pages) start with it.
+HELPDESK_BASE_URL = env.str("HELPDESK_BASE_URL", default="http://127.0.0.1:8000")
 HELPDESK_SERVE_STATIC_ASGI = env.bool("HELPDESK_SERVE_STATIC_ASGI", default=not IS_PRODUCTION)

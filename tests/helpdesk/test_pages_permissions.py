@@ -17,20 +17,29 @@ def own_objects(tenant, admin_user):
     from helpdesk.tenancy.models import Membership
     from helpdesk.tenancy.services import api_key_create
 
+    from tickets.services.macros import macro_save
+
     customer = CustomerFactory(tenant=tenant)
     ticket = TicketFactory(tenant=tenant, customer=customer)
     key, _ = api_key_create(tenant=tenant, actor=admin_user, name="k", scopes=["read"])
+    macro = macro_save(tenant=tenant, actor=admin_user, name="m", body="Hello")
     return {
         "number": ticket.number,
-        "public_id": customer.public_id,
         "membership_id": Membership.objects.get(tenant=tenant, user=admin_user).pk,
-        "key_public_id": key.public_id,
+        # the public id of the object named by the path segment before <uuid:public_id>
+        "public_id": {
+            "customers": customer.public_id,
+            "api-keys": key.public_id,
+            "macros": macro.public_id,
+        },
     }
 
 
 def page_url(route, values, slug="acme") -> str:
-    if "api-keys" in route.pattern and "public_id" in route.params:
-        values = {**values, "public_id": values["key_public_id"]}
+    values = dict(values)
+    if "public_id" in route.params:
+        segment = route.pattern.split("/<uuid:public_id>")[0].rsplit("/", 1)[-1]
+        values["public_id"] = values["public_id"].get(segment, values["public_id"]["customers"])
     return fill(route, {"tenant_slug": slug, **values})
 
 

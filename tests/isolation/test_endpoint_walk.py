@@ -12,6 +12,7 @@ from helpdesk.tenancy.policy import Role
 from helpdesk.tenancy.services import api_key_create
 from tests.factories.tickets import CustomerFactory, MessageFactory, TicketFactory
 from tests.isolation.probe import discover_tenant_routes, probe, snapshot_of_tenant
+from tickets.services.webhooks import webhook_dispatch, webhook_endpoint_create
 
 SENTINEL = "SENTINEL-OF-GLOBEX"
 
@@ -29,13 +30,29 @@ def foreign_world(tenant, other_tenant, other_admin):
     key, _raw = api_key_create(
         tenant=other_tenant, actor=other_admin, name=SENTINEL, scopes=["read"]
     )
+    endpoint = webhook_endpoint_create(
+        tenant=other_tenant,
+        actor=other_admin,
+        url=f"https://hooks.globex.example/{SENTINEL}",
+        events=["ticket.created"],
+        description=SENTINEL,
+    )
+    (delivery,) = webhook_dispatch(
+        tenant=other_tenant, event="ticket.created", data={"note": SENTINEL}
+    )
     membership = Membership.objects.get(tenant=other_tenant, user=other_admin)
     other_admin.full_name = SENTINEL
     other_admin.save(update_fields=["full_name"])
     with tenant_context(other_tenant):
         numbers = [str(t.number) for t in tickets if t.number > 1]
     return {
-        "public_id": [str(customer.public_id), str(tickets[-1].public_id), str(key.public_id)],
+        "public_id": [
+            str(customer.public_id),
+            str(tickets[-1].public_id),
+            str(key.public_id),
+            str(endpoint.public_id),
+            str(delivery.public_id),
+        ],
         "number": numbers,
         "membership_id": [str(membership.pk)],
     }

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.api import conversation, views, workspace
+from tickets.api import conversation, views, webhooks, workspace
 
 app_name = "api-tickets"
 
@@ -22,4 +22,20 @@ urlpatterns = [
     path("tags/", workspace.TagListApi.as_view(), name="tag-list"),
     path("macros/", workspace.MacroListApi.as_view(), name="macro-list"),
     path("views/", workspace.SavedViewListApi.as_view(), name="view-list"),
+    path("webhooks/", webhooks.WebhookEndpointListApi.as_view(), name="webhook-list"),
+    path(
+        "webhooks/<uuid:public_id>/",
+        webhooks.WebhookEndpointDetailApi.as_view(),
+        name="webhook-detail",
+    ),
+    path(
+        "webhooks/<uuid:public_id>/deliveries/",
+        webhooks.WebhookDeliveryListApi.as_view(),
+        name="webhook-delivery-list",
+    ),
+    path(
+        "webhook-deliveries/<uuid:public_id>/replay/",
+        webhooks.WebhookDeliveryReplayApi.as_view(),
+        name="webhook-delivery-replay",
+    ),
 ]

@@ -27,6 +27,7 @@ from tickets.models import (
     Ticket,
 )
 from tickets.sanitize import sanitize_html, text_to_html
+from tickets.services.sla import sla_apply, sla_on_message, sla_on_status_change
 
 
 def _assert_same_tenant(tenant: Tenant, *objects) -> None:
@@ -112,6 +113,7 @@ def ticket_create(
             at=now,
         )
         ticket.refresh_from_db()
+        sla_apply(tenant=tenant, ticket=ticket, at=now)
     return ticket
 
 
@@ -201,6 +203,7 @@ def message_create(
                 )
                 changed.append("status")
         ticket.save(update_fields=sorted(set(changed)))
+        sla_on_message(tenant=tenant, ticket=ticket, message=message)
     return message
 
 
@@ -263,6 +266,7 @@ def ticket_set_status(
         )
         ticket.updated_at = now
         ticket.save()
+        sla_on_status_change(tenant=tenant, ticket=ticket, at=now)
     return ticket
 
 
