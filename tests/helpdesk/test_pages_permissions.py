@@ -5,20 +5,18 @@ from __future__ import annotations
 import pytest
 from django.urls import resolve
 
+from helpdesk.tenancy.models import Membership
 from helpdesk.tenancy.policy import Role, role_has_perm
+from helpdesk.tenancy.services import api_key_create
 from tests.factories.tickets import CustomerFactory, TicketFactory
 from tests.isolation.probe import discover_tenant_routes, fill
+from tickets.services.macros import macro_save
 
 PAGE_ROUTES = [r for r in discover_tenant_routes() if not r.pattern.startswith("/api/")]
 
 
 @pytest.fixture
 def own_objects(tenant, admin_user):
-    from helpdesk.tenancy.models import Membership
-    from helpdesk.tenancy.services import api_key_create
-
-    from tickets.services.macros import macro_save
-
     customer = CustomerFactory(tenant=tenant)
     ticket = TicketFactory(tenant=tenant, customer=customer)
     key, _ = api_key_create(tenant=tenant, actor=admin_user, name="k", scopes=["read"])
