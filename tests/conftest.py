@@ -139,3 +139,15 @@ def real_celery_worker(transactional_db):
             yield app
     finally:
         app.conf.task_always_eager, app.conf.task_default_queue = previous
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache_keyspace(settings):
+    """Each test gets its own cache key prefix (on Redis too), so cached values never leak
+    between tests whose database ids repeat."""
+    import uuid
+
+    caches = {alias: dict(config) for alias, config in settings.CACHES.items()}
+    for config in caches.values():
+        config["KEY_PREFIX"] = f"{config.get('KEY_PREFIX', 'test')}-{uuid.uuid4().hex[:8]}"
+    settings.CACHES = caches

@@ -3,7 +3,7 @@
 import os
 
 from .base import *  # noqa: F403
-from .base import CACHES, HELPDESK_KEY_PREFIX, REDIS_URL
+from .base import CACHES, CHANNEL_LAYERS, HELPDESK_KEY_PREFIX, REDIS_URL
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -16,6 +16,7 @@ CELERY_TASK_ALWAYS_EAGER = True
 _run = os.environ.get("HELPDESK_TEST_RUN_ID", str(os.getpid()))
 if REDIS_URL:
     CACHES["default"]["KEY_PREFIX"] = f"{HELPDESK_KEY_PREFIX}-test-{_run}"
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"{HELPDESK_KEY_PREFIX}-test-{_run}:asgi"
 
 # Threads of database_sync_to_async must not keep connections open past a test (the test
 # database could not be dropped at the end of the run).

@@ -191,6 +191,13 @@ class Ticket(PublicIdMixin, TenantOwnedModel):
             models.Index(fields=["tenant", "-created_at"], name="ticket_created_idx"),
             models.Index(fields=["tenant", "customer", "-created_at"], name="ticket_customer_idx"),
             models.Index(fields=["tenant", "group", "status"], name="ticket_group_idx"),
+            # The queue's default view: open tickets, most recently updated first (keyset pages).
+            models.Index(
+                fields=["tenant", "-updated_at", "-id"],
+                condition=Q(status__in=["new", "open", "pending", "on_hold"], merged_into=None),
+                name="ticket_open_recent_idx",
+            ),
+            models.Index(fields=["tenant", "-updated_at", "-id"], name="ticket_recent_idx"),
             models.Index(fields=["tenant", "sla_stage", "status"], name="ticket_sla_idx"),
         ]
 

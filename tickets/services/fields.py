@@ -13,6 +13,7 @@ from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant
 from tickets.events import event_record
 from tickets.models import CustomFieldDefinition, Priority, Tag, Ticket, TicketTag
+from tickets.services.sla import sla_apply
 
 TAG_MAX_LENGTH = 50
 
@@ -50,6 +51,7 @@ def ticket_set_priority(
             is_public=False,
             at=now,
         )
+        sla_apply(tenant=tenant, ticket=ticket, at=now)  # targets depend on priority
     return ticket
 
 

@@ -22,7 +22,8 @@ from tickets.demo.conversations import (
     LAST_NAMES,
     pick_topic,
 )
-from tickets.models import Channel, Group, GroupMember, Priority, Status, Ticket
+from tickets.models import Channel, Group, GroupMember, Priority, SlaPolicy, Status, Ticket
+from tickets.services.sla import sla_check
 
 DEMO_PASSWORD = "helpdesk-demo"  # noqa: S105 (printed on purpose: demo logins)
 
@@ -39,6 +40,14 @@ STAFF = [
     ("fatima", Role.AGENT, "Fatima Khan"),
     ("sam", Role.SPECIALIST, "Sam Specialist"),
     ("olive", Role.OBSERVER, "Olive Observer"),
+]
+
+# name, priority, company, first response, next response, resolution (business minutes)
+SLA_POLICIES = [
+    ("Northwind premium", "", "Northwind", 30, 60, 8 * 60),
+    ("Urgent", "urgent", "", 60, 120, 8 * 60),
+    ("High", "high", "", 4 * 60, 8 * 60, 3 * 8 * 60),
+    ("Standard", "", "", 8 * 60, 16 * 60, 5 * 8 * 60),
 ]
 
 CHANNEL_WEIGHTS = {
@@ -116,6 +125,19 @@ class Command(BaseCommand):
             tier2, _ = Group.objects.get_or_create(
                 tenant=tenant, name="Tier 2 Specialists", defaults={"tier": 2}
             )
+            Group.objects.for_tenant(tenant).filter(pk=tier1.pk).update(assignment="round_robin")
+            for name, priority, company, first, following, resolution in SLA_POLICIES:
+                SlaPolicy.objects.get_or_create(
+                    tenant=tenant,
+                    name=name,
+                    defaults={
+                        "priority": priority,
+                        "match_company": company,
+                        "first_response_minutes": first,
+                        "next_response_minutes": following,
+                        "resolution_minutes": resolution,
+                    },
+                )
             for user in agents:
                 GroupMember.objects.get_or_create(tenant=tenant, group=tier1, user=user)
             GroupMember.objects.get_or_create(tenant=tenant, group=tier2, user=specialist)
@@ -156,6 +178,7 @@ class Command(BaseCommand):
                     rng.choices(channels, channel_w)[0],
                     rng.choices(priorities, priority_w)[0],
                 )
+            sla_check(tenant=tenant, now=now)  # SLA stages of the open tickets, as of now
 
     def _ticket(
         self, tenant, rng, now, days, people, agents, specialist, tier1, tier2, channel, priority

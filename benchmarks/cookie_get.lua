@@ -1,0 +1,3 @@
+-- GET one path with the session cookie from COOKIE.
+local cookie = os.getenv("COOKIE")
+wrk.headers["Cookie"] = cookie
