@@ -9,6 +9,8 @@ GLOBAL_MODELS: dict[str, str] = {
     "tenancy.Membership": "joins global users to tenants; read through selectors before a scope "
     "exists (login redirect, tenant switcher)",
     "accounts.User": "one login serves several tenants",
+    "tickets.StatusLink": "routes a customer's status-page token to (tenant, ticket) before a scope "
+    "exists; holds ids and the token only",
     "accounts.User_groups": "Django auth's user-group link (platform admin only)",
     "accounts.User_user_permissions": "Django auth's user-permission link (platform admin only)",
 }

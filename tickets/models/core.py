@@ -177,6 +177,20 @@ class Ticket(PublicIdMixin, TenantOwnedModel):
         help_text="Highest share of an SLA target used so far: 0, 50, 75 or 100 (breached).",
     )
     sla_breached_at = models.DateTimeField(null=True, blank=True)
+    # Mood, from the analysis of the customer's messages (see tickets/analysis).
+    mood_label = models.CharField(
+        max_length=10, blank=True, help_text="Latest: negative, neutral, positive."
+    )
+    mood_score = models.FloatField(
+        null=True, blank=True, help_text="Latest customer sentiment, -1..1."
+    )
+    mood_worst_score = models.FloatField(null=True, blank=True)
+    mood_trend = models.FloatField(null=True, blank=True, help_text="Latest minus first score.")
+    mood_signals = models.JSONField(
+        default=list, blank=True, help_text="Signals present, e.g. ['urgency']."
+    )
+    # Customer status page: the token lives in tickets.StatusLink; email updates are batched.
+    customer_notify_pending_since = models.DateTimeField(null=True, blank=True)
 
     class Meta(TenantOwnedModel.Meta):
         ordering = ["-updated_at", "-id"]
@@ -198,6 +212,7 @@ class Ticket(PublicIdMixin, TenantOwnedModel):
                 name="ticket_open_recent_idx",
             ),
             models.Index(fields=["tenant", "-updated_at", "-id"], name="ticket_recent_idx"),
+            models.Index(fields=["tenant", "mood_label", "status"], name="ticket_mood_idx"),
             models.Index(fields=["tenant", "sla_stage", "status"], name="ticket_sla_idx"),
         ]
 
@@ -252,6 +267,18 @@ class Message(PublicIdMixin, TenantOwnedModel):
     channel = models.CharField(max_length=10, choices=Channel.choices)
     external_id = models.CharField(max_length=255, blank=True, help_text="E.g. email Message-ID.")
     created_at = models.DateTimeField()
+    analysis_state = models.CharField(
+        max_length=10,
+        choices=[
+            ("pending", "Pending"),
+            ("done", "Done"),
+            ("failed", "Failed"),
+            ("skipped", "Not analysed"),
+        ],
+        default="skipped",
+        help_text="Customer messages start pending; the analysis workers move them on.",
+    )
+    analysis_attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta(TenantOwnedModel.Meta):
         ordering = ["created_at", "id"]
@@ -271,6 +298,11 @@ class Message(PublicIdMixin, TenantOwnedModel):
         indexes = [
             models.Index(fields=["tenant", "ticket", "created_at"], name="message_ticket_idx"),
             models.Index(fields=["tenant", "-created_at"], name="message_created_idx"),
+            models.Index(
+                fields=["tenant", "created_at"],
+                condition=Q(analysis_state="pending"),
+                name="message_analysis_pending_idx",
+            ),
         ]
 
     def __str__(self) -> str:
