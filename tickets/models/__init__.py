@@ -1,5 +1,12 @@
 """Models of the tickets app, one module per area; import them from here."""
 
+from tickets.models.analysis import (
+    SIGNALS,
+    AnalysisCorrection,
+    AnalysisSettings,
+    MessageAnalysis,
+    TriageRule,
+)
 from tickets.models.core import (
     OPEN_STATUSES,
     AuthorType,
@@ -14,13 +21,6 @@ from tickets.models.core import (
     Ticket,
     TicketEvent,
     TicketTag,
-)
-from tickets.models.analysis import (
-    SIGNALS,
-    AnalysisCorrection,
-    AnalysisSettings,
-    MessageAnalysis,
-    TriageRule,
 )
 from tickets.models.intake import (
     Article,
@@ -37,38 +37,38 @@ from tickets.models.status import StatusLink
 from tickets.models.workspace import CustomFieldDefinition, Macro, Notification, SavedView
 
 __all__ = [
+    "OPEN_STATUSES",
     "SIGNALS",
     "AnalysisCorrection",
     "AnalysisSettings",
     "Article",
     "Attachment",
-    "ChatSession",
-    "InboundEmail",
-    "IntakeSettings",
-    "Mailbox",
-    "MessageAnalysis",
-    "OutboundEmail",
-    "StatusLink",
-    "TriageRule",
-    "OPEN_STATUSES",
     "AuthorType",
     "Channel",
+    "ChatSession",
     "CustomFieldDefinition",
     "Customer",
     "Group",
     "GroupMember",
     "IdempotencyKey",
+    "InboundEmail",
+    "IntakeSettings",
     "Macro",
+    "Mailbox",
     "Message",
+    "MessageAnalysis",
     "Notification",
+    "OutboundEmail",
     "Priority",
     "SavedView",
     "SlaPolicy",
     "Status",
+    "StatusLink",
     "Tag",
     "Ticket",
     "TicketEvent",
     "TicketTag",
+    "TriageRule",
     "WebhookDelivery",
     "WebhookEndpoint",
 ]
