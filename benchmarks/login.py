@@ -14,8 +14,12 @@ jar = http.cookiejar.CookieJar()
 opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
 page = opener.open(f"{base}/accounts/login/").read().decode()
 token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-data = urllib.parse.urlencode({"username": email, "password": password, "csrfmiddlewaretoken": token}).encode()
-request = urllib.request.Request(f"{base}/accounts/login/", data=data, headers={"Referer": f"{base}/accounts/login/"})
+data = urllib.parse.urlencode(
+    {"username": email, "password": password, "csrfmiddlewaretoken": token}
+).encode()
+request = urllib.request.Request(
+    f"{base}/accounts/login/", data=data, headers={"Referer": f"{base}/accounts/login/"}
+)
 opener.open(request)
 cookies = {c.name: c.value for c in jar}
 if "sessionid" not in cookies:

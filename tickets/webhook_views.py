@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -118,9 +116,6 @@ def webhook_deliveries_page(request: HttpRequest, tenant_slug: str) -> HttpRespo
         endpoint = _endpoint_or_404(request, request.GET["endpoint"])
     deliveries = selectors.webhook_delivery_list(tenant=tenant, endpoint=endpoint)
     page = Paginator(deliveries, 50).get_page(request.GET.get("page"))
-    page.object_list = list(page.object_list)
-    for delivery in page.object_list:
-        delivery.payload_pretty = json.dumps(delivery.payload, indent=2, ensure_ascii=False)
     context = {
         "endpoint": endpoint,
         "endpoints": selectors.webhook_endpoint_list(tenant=tenant),

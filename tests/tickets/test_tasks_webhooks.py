@@ -57,7 +57,9 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -304,6 +306,47 @@ def test_in_production_private_addresses_are_refused_at_delivery_time(receiver, 
             webhook_deliver_task(tenant.pk, delivery.pk)
         assert reason in reload(tenant, delivery).last_error
     assert receiver.requests == []
+
+
+def fake_dns(monkeypatch, address: str) -> list[str]:
+    """Resolve every name to ``address`` (DNS is what leaves the process here)."""
+    lookups = []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        lookups.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return lookups
+
+
+@override_settings(IS_PRODUCTION=True)
+def test_in_production_a_public_name_that_resolves_inside_is_refused(tenant, monkeypatch):
+    delivery = queued_delivery(tenant, endpoint_at(tenant, "https://hooks.example.com/in"))
+    lookups = fake_dns(monkeypatch, "10.0.0.7")  # DNS rebinding towards the internal network
+    connects = []
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **kw: connects.append(a))
+    with pytest.raises(WebhookDeliveryFailed):
+        webhook_deliver_task(tenant.pk, delivery.pk)
+    assert lookups == ["hooks.example.com"] and connects == []
+    assert "non-public address" in reload(tenant, delivery).last_error
+
+
+@override_settings(IS_PRODUCTION=True)
+def test_in_production_the_connection_goes_to_the_address_that_was_checked(tenant, monkeypatch):
+    delivery = queued_delivery(tenant, endpoint_at(tenant, "https://hooks.example.com/in"))
+    lookups = fake_dns(monkeypatch, "93.184.216.34")
+    connects = []
+
+    def create_connection(address, *args, **kwargs):
+        connects.append(address)
+        raise ConnectionRefusedError("the test stops here: nothing leaves the machine")
+
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    with pytest.raises(WebhookDeliveryFailed):
+        webhook_deliver_task(tenant.pk, delivery.pk)
+    assert lookups == ["hooks.example.com"]  # one lookup, no second one to rebind
+    assert connects == [("93.184.216.34", 443)]
 
 
 # --- In-process runs (the embedded mode: tasks run eagerly, no worker) ---------------------
