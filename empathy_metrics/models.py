@@ -135,3 +135,173 @@ class SurveyResponse(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.score} from customer {self.customer_id}"
+
+
+# --- Metrics rollups (maintained by Celery beat, rebuilt by `manage.py metrics_rebuild`) ---------
+#
+# A rollup row holds the figures of one tenant-local day for one "grouping set" of dimensions:
+# ``gset`` is a bitmask of the dimensions that the row is specific to (1 channel, 2 group,
+# 4 agent, 8 tag); the other dimensions hold their "all" marker (channel "*", keys -1). Rows of
+# the set 0 are the day's totals. See empathy_metrics/rollups.py for the definitions.
+
+ALL_CHANNELS = "*"
+ALL_KEYS = -1
+
+
+class MetricsRollup(TenantOwnedModel):
+    """One tenant-local day of figures for one combination of channel, group, agent and tag."""
+
+    day = models.DateField()
+    gset = models.PositiveSmallIntegerField(help_text="Bitmask: 1 channel, 2 group, 4 agent, 8 tag.")
+    channel = models.CharField(max_length=10, default=ALL_CHANNELS)
+    group_key = models.BigIntegerField(default=ALL_KEYS, help_text="-1 all, 0 none, else group id.")
+    agent_key = models.BigIntegerField(default=ALL_KEYS, help_text="-1 all, 0 none, else user id.")
+    tag_key = models.BigIntegerField(default=ALL_KEYS, help_text="-1 all, else tag id.")
+    # Tickets created on the day (a cohort: every ticket figure is counted on its creation day).
+    tickets = models.PositiveIntegerField(default=0)
+    repeats = models.PositiveIntegerField(default=0)
+    escalated = models.PositiveIntegerField(default=0)
+    solved_ever = models.PositiveIntegerField(default=0)
+    reopened = models.PositiveIntegerField(default=0)
+    sla_attained = models.PositiveIntegerField(default=0)
+    sla_missed = models.PositiveIntegerField(default=0)
+    frt_count = models.PositiveIntegerField(default=0)
+    frt_hist = models.JSONField(default=dict, help_text="{business minutes: tickets}")
+    res_count = models.PositiveIntegerField(default=0)
+    res_hist = models.JSONField(default=dict, help_text="{business minutes: tickets}")
+    # CSAT answers given on the day.
+    csat_count = models.PositiveIntegerField(default=0)
+    csat_satisfied = models.PositiveIntegerField(default=0)
+    csat_score_sum = models.PositiveIntegerField(default=0)
+    # NPS answers given on the day (rows of the set 0 only: NPS is about customers, not tickets).
+    nps_promoters = models.PositiveIntegerField(default=0)
+    nps_passives = models.PositiveIntegerField(default=0)
+    nps_detractors = models.PositiveIntegerField(default=0)
+    # Analysed customer messages written on the day.
+    msg_count = models.PositiveIntegerField(default=0)
+    msg_negative = models.PositiveIntegerField(default=0)
+    msg_neutral = models.PositiveIntegerField(default=0)
+    msg_positive = models.PositiveIntegerField(default=0)
+    msg_scored = models.PositiveIntegerField(default=0)
+    msg_score_micros = models.BigIntegerField(
+        default=0, help_text="Sum of sentiment scores in millionths (exact sums)."
+    )
+    signals = models.JSONField(default=dict, help_text="{signal: messages}")
+    keywords = models.JSONField(default=dict, help_text="{keyword: messages}")
+    computed_at = models.DateTimeField()
+
+    class Meta(TenantOwnedModel.Meta):
+        constraints = [
+            *TenantOwnedModel.Meta.constraints,
+            models.UniqueConstraint(
+                fields=["tenant", "day", "gset", "channel", "group_key", "agent_key", "tag_key"],
+                name="metricsrollup_key_uniq",
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "gset", "day"], name="metricsrollup_gset_day_idx")]
+
+    def __str__(self) -> str:
+        return f"rollup {self.day} set {self.gset}"
+
+
+class BacklogSnapshot(TenantOwnedModel):
+    """Open tickets at the last snapshot of a tenant-local day (the day's end once it is over)."""
+
+    day = models.DateField()
+    gset = models.PositiveSmallIntegerField()
+    channel = models.CharField(max_length=10, default=ALL_CHANNELS)
+    group_key = models.BigIntegerField(default=ALL_KEYS)
+    agent_key = models.BigIntegerField(default=ALL_KEYS)
+    tag_key = models.BigIntegerField(default=ALL_KEYS)
+    open_tickets = models.PositiveIntegerField(default=0)
+    taken_at = models.DateTimeField()
+
+    class Meta(TenantOwnedModel.Meta):
+        constraints = [
+            *TenantOwnedModel.Meta.constraints,
+            models.UniqueConstraint(
+                fields=["tenant", "day", "gset", "channel", "group_key", "agent_key", "tag_key"],
+                name="backlogsnapshot_key_uniq",
+            ),
+        ]
+        indexes = [models.Index(fields=["tenant", "gset", "day"], name="backlog_gset_day_idx")]
+
+    def __str__(self) -> str:
+        return f"backlog {self.day}: {self.open_tickets}"
+
+
+class CustomerActivitySpan(TenantOwnedModel):
+    """Days on which a customer counts as active (retention): each contact makes the customer
+    active from its local day for ``SurveySettings.active_days`` days; overlapping ranges merge."""
+
+    customer = models.ForeignKey("tickets.Customer", on_delete=models.CASCADE, related_name="+")
+    start_day = models.DateField()
+    end_day = models.DateField()
+    acquired_day = models.DateField(help_text="Local day the customer was created.")
+
+    class Meta(TenantOwnedModel.Meta):
+        indexes = [
+            models.Index(fields=["tenant", "customer"], name="activityspan_customer_idx"),
+            models.Index(fields=["tenant", "acquired_day"], name="activityspan_acquired_idx"),
+            models.Index(fields=["tenant", "end_day", "start_day"], name="activityspan_end_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"customer {self.customer_id} active {self.start_day}..{self.end_day}"
+
+
+class RetentionDaily(TenantOwnedModel):
+    """Customers active at the end of a tenant-local day."""
+
+    day = models.DateField()
+    active = models.PositiveIntegerField(default=0)
+
+    class Meta(TenantOwnedModel.Meta):
+        constraints = [
+            *TenantOwnedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant", "day"], name="retentiondaily_day_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.active} active"
+
+
+class RollupState(TenantOwnedModel):
+    """Where the incremental rollup of a tenant stopped: the last id seen per source table."""
+
+    watermarks = models.JSONField(default=dict, blank=True)
+    active_days = models.PositiveSmallIntegerField(
+        default=0, help_text="SurveySettings.active_days the spans were built with."
+    )
+    time_zone = models.CharField(max_length=64, blank=True, help_text="Zone the days are in.")
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_rebuild_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantOwnedModel.Meta):
+        constraints = [
+            *TenantOwnedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant"], name="rollupstate_tenant_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"rollup state of tenant {self.tenant_id}"
+
+
+class DigestSubscription(TenantOwnedModel):
+    """A manager's or observer's choice to get the weekly digest email (opt-in)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    weekly = models.BooleanField(default=True)
+    last_sent_week = models.DateField(
+        null=True, blank=True, help_text="Monday of the last week whose digest was sent."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta(TenantOwnedModel.Meta):
+        constraints = [
+            *TenantOwnedModel.Meta.constraints,
+            models.UniqueConstraint(fields=["tenant", "user"], name="digestsubscription_user_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"digest for user {self.user_id}: {'on' if self.weekly else 'off'}"

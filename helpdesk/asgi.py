@@ -10,10 +10,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings.base")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from helpdesk.realtime.middleware import TenantWsMiddleware  # noqa: E402
+from helpdesk.realtime.middleware import TenantWsMiddleware, WsOriginPolicy  # noqa: E402
 from helpdesk.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 http_app = django_asgi_app
@@ -25,8 +24,6 @@ if settings.HELPDESK_SERVE_STATIC_ASGI:
 application = ProtocolTypeRouter(
     {
         "http": http_app,
-        "websocket": AllowedHostsOriginValidator(
-            TenantWsMiddleware(URLRouter(websocket_urlpatterns))
-        ),
+        "websocket": WsOriginPolicy(TenantWsMiddleware(URLRouter(websocket_urlpatterns))),
     }
 )

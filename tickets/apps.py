@@ -24,3 +24,14 @@ class TicketsConfig(AppConfig):
             )
         )
         register(NavEntry("Webhooks", "tickets:webhooks", Perm.WEBHOOKS_MANAGE, "admin", "send"))
+        register(NavEntry("Chat", "tickets:chat", Perm.TICKETS_VIEW, "work", "messages"))
+        register(
+            NavEntry(
+                "Help centre",
+                "tickets:article-admin",
+                Perm.WORKSPACE_MANAGE,
+                "admin",
+                "book",
+                also_active_under=("admin/articles/",),
+            )
+        )

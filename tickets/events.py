@@ -87,3 +87,8 @@ def publish_event_on_commit(*, event: TicketEvent, ticket: Ticket, actor: User |
         tenant_group(event.tenant_id),
         {"type": "queue.changed", "ticket": ticket.number, "kind": event.kind, "cursor": event.pk},
     )
+    # The customer's status page: public events only, as customer-safe entries (decided here,
+    # at publish time, and sent after commit by the status service).
+    from tickets.services.status import status_event_recorded  # services import this module
+
+    status_event_recorded(event=event, ticket=ticket)

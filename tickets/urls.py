@@ -1,6 +1,8 @@
 from django.urls import path
 
-from tickets import views, webhook_views
+from tickets import email_views, views, webhook_views
+from tickets.views import chat as chat_views
+from tickets.views import help as help_views
 
 app_name = "tickets"
 
@@ -29,6 +31,34 @@ urlpatterns = [
     path("customers/", views.customer_list_page, name="customer-list-page"),
     path("customers/<uuid:public_id>/", views.customer_page, name="customer-page"),
     path("customers/<uuid:public_id>/edit/", views.customer_edit, name="customer-edit"),
+    path(
+        "attachments/<uuid:public_id>/",
+        email_views.attachment_download,
+        name="attachment-download",
+    ),
+    path("admin/mailboxes/", email_views.mailboxes_page, name="mailboxes"),
+    path("admin/mailboxes/settings/", email_views.email_settings_save, name="email-settings"),
+    path("admin/mailboxes/secret/", email_views.inbound_secret_rotate, name="inbound-secret"),
+    path(
+        "admin/mailboxes/<int:mailbox_id>/toggle/",
+        email_views.mailbox_toggle,
+        name="mailbox-toggle",
+    ),
+    path(
+        "admin/mailboxes/<int:mailbox_id>/delete/",
+        email_views.mailbox_delete,
+        name="mailbox-delete",
+    ),
+    path(
+        "admin/mailboxes/<int:mailbox_id>/poll/",
+        email_views.mailbox_poll_now,
+        name="mailbox-poll",
+    ),
+    path(
+        "admin/inbound-email/<int:inbound_id>/retry/",
+        email_views.inbound_email_retry,
+        name="inbound-email-retry",
+    ),
     path("admin/webhooks/", webhook_views.webhooks_page, name="webhooks"),
     path(
         "admin/webhooks/deliveries/",
@@ -50,4 +80,37 @@ urlpatterns = [
         webhook_views.webhook_delete,
         name="webhook-delete",
     ),
+    # Help centre: the public help page (no login) and its staff pages.
+    path("help/", help_views.help_home, name="help"),
+    path("help/contact/", help_views.help_contact, name="help-contact"),
+    path("help/contact/sent/", help_views.help_contact_sent, name="help-contact-sent"),
+    path("help/suggest/", help_views.help_suggest, name="help-suggest"),
+    path("help/articles/<slug:article_slug>/", help_views.help_article, name="help-article"),
+    path(
+        "help/articles/<slug:article_slug>/vote/",
+        help_views.help_article_vote,
+        name="help-article-vote",
+    ),
+    path(
+        "help/articles/<slug:article_slug>/answered/",
+        help_views.help_deflect,
+        name="help-deflect",
+    ),
+    path("admin/articles/", help_views.article_admin_list, name="article-admin"),
+    path("admin/articles/new/", help_views.article_admin_new, name="article-admin-new"),
+    path(
+        "admin/articles/<uuid:article_id>/",
+        help_views.article_admin_edit,
+        name="article-admin-edit",
+    ),
+    path(
+        "admin/articles/<uuid:article_id>/publish/",
+        help_views.article_admin_publish,
+        name="article-admin-publish",
+    ),
+    path("articles/links/", help_views.article_links_json, name="article-links"),
+    # Live chat: the agents' page.
+    path("chat/", chat_views.chat_console, name="chat"),
+    path("chat/list/", chat_views.chat_list, name="chat-list"),
+    path("chat/settings/", chat_views.chat_settings, name="chat-settings"),
 ]

@@ -2,6 +2,12 @@
 
 Staff sockets live under ``/ws/t/<slug>/...`` and need a session whose user is a member of that
 tenant. Anything else under ``/ws/t/`` is refused before the handshake completes.
+
+Origins (``WsOriginPolicy``): every socket must come from a page of this helpdesk (the Origin is
+one of ALLOWED_HOSTS), except the live chat widget's (``/ws/chat/<slug>/``), which runs on the
+tenants' own websites. That route accepts any Origin, and its cookies are removed before anything
+reads them: it is anonymous by construction, so a page on another site cannot use a visitor's
+staff session through it (no cross-site WebSocket hijacking).
 """
 
 from __future__ import annotations
@@ -12,11 +18,13 @@ from dataclasses import dataclass
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
-from channels.security.websocket import WebsocketDenier
+from channels.security.websocket import AllowedHostsOriginValidator, WebsocketDenier
 
 from helpdesk.tenancy.selectors import membership_get, tenant_get_by_slug
 
 WS_TENANT_PATH = re.compile(r"^/ws/t/(?P<slug>[^/]+)/")
+# Anonymous sockets opened from other sites (the embeddable chat widget).
+WS_CROSS_ORIGIN_PATH = re.compile(r"^/ws/chat/[^/]+/$")
 
 
 @dataclass(frozen=True)
@@ -52,3 +60,18 @@ class _TenantScopeMiddleware(BaseMiddleware):
 def TenantWsMiddleware(inner):
     """Session auth, then the tenant and membership check."""
     return AuthMiddlewareStack(_TenantScopeMiddleware(inner))
+
+
+class WsOriginPolicy:
+    """The Origin check of every socket: strict (ALLOWED_HOSTS) for all routes but the chat
+    widget's, which accepts any Origin and never sees cookies."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.strict = AllowedHostsOriginValidator(inner)
+
+    async def __call__(self, scope, receive, send):
+        if scope.get("type") == "websocket" and WS_CROSS_ORIGIN_PATH.match(scope.get("path", "")):
+            headers = [(k, v) for k, v in scope.get("headers", []) if k.lower() != b"cookie"]
+            return await self.inner({**scope, "headers": headers}, receive, send)
+        return await self.strict(scope, receive, send)

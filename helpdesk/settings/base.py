@@ -173,6 +173,19 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # Email intake: poll IMAP mailboxes; pick up inbound/outbound email whose task was lost.
+    "tickets-mailbox-poll": {
+        "task": "tickets.mailbox_poll_fanout",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "tickets-email-sweep": {"task": "tickets.email_sweep_fanout", "schedule": 300.0},
+    # Status page: customer update emails whose batch task was lost.
+    "tickets-status-notify-sweep": {
+        "task": "tickets.status_notify_sweep_fanout",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
 }
 
 # --- Auth ---------------------------------------------------------------------------------
@@ -297,3 +310,37 @@ HELPDESK_SITE_NAME = env.str("HELPDESK_SITE_NAME", default="Helpdesk")
 # Where people reach this helpdesk: links in emails (invitations, status pages) start with it.
 HELPDESK_BASE_URL = env.str("HELPDESK_BASE_URL", default="http://127.0.0.1:8000")
 HELPDESK_SERVE_STATIC_ASGI = env.bool("HELPDESK_SERVE_STATIC_ASGI", default=not IS_PRODUCTION)
+
+# --- Help centre, contact form, live chat ---------------------------------------------------
+
+# Reverse proxies in front of the app that append to X-Forwarded-For (nginx in docker-compose):
+# the client address for rate limits is read that many entries from the right.
+HELPDESK_TRUSTED_PROXY_HOPS = env.int(
+    "HELPDESK_TRUSTED_PROXY_HOPS", default=1 if IS_PRODUCTION else 0
+)
+# Contact form: at most this many tickets per client address and tenant within the window.
+HELPDESK_WEBFORM_MAX_PER_IP = env.int("HELPDESK_WEBFORM_MAX_PER_IP", default=5)
+HELPDESK_WEBFORM_WINDOW_SECONDS = env.int("HELPDESK_WEBFORM_WINDOW_SECONDS", default=600)
+# Live chat: new chats per client address and tenant per hour, and messages per connection.
+HELPDESK_CHAT_NEW_PER_IP = env.int("HELPDESK_CHAT_NEW_PER_IP", default=10)
+HELPDESK_CHAT_FRAMES_PER_10S = env.int("HELPDESK_CHAT_FRAMES_PER_10S", default=40)
+
+# Email in and out (tickets/email/, tickets/services/email_in.py and email_out.py).
+HELPDESK_EMAIL_MAX_BYTES = env.int("HELPDESK_EMAIL_MAX_BYTES", default=25 * 1024 * 1024)
+HELPDESK_EMAIL_ATTACHMENT_MAX_BYTES = env.int(
+    "HELPDESK_EMAIL_ATTACHMENT_MAX_BYTES", default=25 * 1024 * 1024
+)
+HELPDESK_EMAIL_MAX_ATTACHMENTS = env.int("HELPDESK_EMAIL_MAX_ATTACHMENTS", default=50)
+# Per sender and tenant: at most this many messages per window become tickets or replies.
+HELPDESK_EMAIL_RATE_LIMIT = env.int("HELPDESK_EMAIL_RATE_LIMIT", default=20)
+HELPDESK_EMAIL_RATE_WINDOW = env.int("HELPDESK_EMAIL_RATE_WINDOW", default=600)
+# The domain of the Message-IDs we generate.
+HELPDESK_EMAIL_DOMAIN = env.str(
+    "HELPDESK_EMAIL_DOMAIN", default=DEFAULT_FROM_EMAIL.rpartition("@")[2] or "localhost"
+)
+HELPDESK_EMAIL_REPLY_LANGUAGES = env.list(
+    "HELPDESK_EMAIL_REPLY_LANGUAGES", default=["en", "de", "fr", "es", "nl", "it"]
+)
+HELPDESK_IMAP_TIMEOUT = env.int("HELPDESK_IMAP_TIMEOUT", default=30)
+HELPDESK_IMAP_BATCH = env.int("HELPDESK_IMAP_BATCH", default=100)
+HELPDESK_IMAP_CA_FILE = env.str("HELPDESK_IMAP_CA_FILE", default="")  # adds a private CA

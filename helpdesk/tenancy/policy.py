@@ -29,6 +29,7 @@ class Perm(StrEnum):
     MEMBERS_MANAGE = "members.manage"
     APIKEYS_MANAGE = "apikeys.manage"
     WEBHOOKS_MANAGE = "webhooks.manage"
+    EVENTS_INGEST = "events.ingest"  # post journey events (API keys with scope ingest:events)
 
 
 _READ = {Perm.TICKETS_VIEW, Perm.CUSTOMERS_VIEW, Perm.MEMBERS_VIEW}
@@ -50,7 +51,7 @@ API_KEY_SCOPE_PERMISSIONS: dict[str, frozenset[Perm]] = {
         {Perm.TICKETS_VIEW, Perm.TICKETS_WORK, Perm.CUSTOMERS_VIEW, Perm.CUSTOMERS_EDIT}
     ),
     "ingest:email": frozenset(),
-    "ingest:events": frozenset(),
+    "ingest:events": frozenset({Perm.EVENTS_INGEST}),
 }
 
 

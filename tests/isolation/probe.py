@@ -5,7 +5,8 @@ is added. For each route the attacker (a member of tenant A) requests:
 - the route under A's own slug with B's object ids, references and tokens;
 - the route under B's slug (where the attacker is not a member).
 Any 2xx/3xx-to-content answer, any response body containing B's sentinel text, or any change to
-B's data is a leak.
+B's data is a leak. Customer-facing pages (views marked ``customer_facing``, such as the portal's
+sign-in) are public by design: they may answer, but never with B's data and never changing it.
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ from helpdesk.tenancy.context import system_context
 
 PARAM = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>\w+)>")
 ALLOWED_STATUSES = {401, 403, 404, 405}
+# What a public, customer-facing page may answer anyone (its form, a form error, a redirect).
+PUBLIC_STATUSES = {200, 302, 400}
 
 
 @dataclass(frozen=True)
 class Route:
     pattern: str
     params: tuple[str, ...]
+    customer_facing: bool = False
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,8 @@ def discover_tenant_routes(urlconf: str | None = None) -> list[Route]:
                 walk(entry.url_patterns, text)
             elif isinstance(entry, URLPattern) and "<slug:tenant_slug>" in text:
                 params = tuple(m["name"] for m in PARAM.finditer(text))
-                routes.append(Route(text, params))
+                public = bool(getattr(entry.callback, "customer_facing", False))
+                routes.append(Route(text, params, public))
 
     walk(get_resolver(urlconf).url_patterns, "/")
     return routes
@@ -102,6 +107,8 @@ def probe(
                         leaks.append(
                             Leak(method.upper(), url, response.status_code, "sentinel in body")
                         )
-                    elif response.status_code not in ALLOWED_STATUSES:
+                    elif response.status_code not in ALLOWED_STATUSES and not (
+                        route.customer_facing and response.status_code in PUBLIC_STATUSES
+                    ):
                         leaks.append(Leak(method.upper(), url, response.status_code, "not refused"))
     return leaks

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.api import conversation, views, webhooks, workspace
+from tickets.api import conversation, email, views, webhooks, workspace
 
 app_name = "api-tickets"
 
@@ -19,6 +19,7 @@ urlpatterns = [
         conversation.TicketMacroApplyApi.as_view(),
         name="ticket-macro-apply",
     ),
+    path("email/inbound/", email.InboundEmailCreateApi.as_view(), name="email-inbound"),
     path("tags/", workspace.TagListApi.as_view(), name="tag-list"),
     path("macros/", workspace.MacroListApi.as_view(), name="macro-list"),
     path("views/", workspace.SavedViewListApi.as_view(), name="view-list"),

@@ -27,6 +27,7 @@ from tickets.models import (
     Ticket,
 )
 from tickets.sanitize import sanitize_html, text_to_html
+from tickets.services.email_out import email_reply_queue
 from tickets.services.sla import sla_apply, sla_on_message, sla_on_status_change
 
 
@@ -91,6 +92,9 @@ def ticket_create(
             created_at=now,
             updated_at=now,
         )
+        from tickets.services.status import status_link_create  # the customer's status page
+
+        status_link_create(tenant=tenant, ticket=ticket)
         event_record(
             tenant=tenant,
             ticket=ticket,
@@ -204,6 +208,13 @@ def message_create(
                 changed.append("status")
         ticket.save(update_fields=sorted(set(changed)))
         sla_on_message(tenant=tenant, ticket=ticket, message=message)
+        if (
+            at is None  # a live reply; backfilled history (seeding, imports) is not emailed
+            and not from_customer
+            and not is_internal
+            and ticket.channel == Channel.EMAIL
+        ):
+            email_reply_queue(tenant=tenant, ticket=ticket, message=message)
     return message
 
 

@@ -70,6 +70,7 @@ def queue(request: HttpRequest, tenant_slug: str) -> HttpResponse:
         "can_work": role_has_perm(request.membership.role, Perm.TICKETS_WORK),
         "can_share": role_has_perm(request.membership.role, Perm.WORKSPACE_MANAGE),
         "query_without_cursor": _query_without(request.GET, "cursor"),
+        "filters_query": _filters_query(filters),
     }
     template = (
         "tickets/includes/queue_rows.html"
@@ -85,6 +86,18 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _filters_query(filters: QueueFilters) -> str:
+    """The effective filters as a query string: what "Save this view" stores (also right when the
+    page was opened through ``?saved=``)."""
+    params = QueryDict(mutable=True)
+    for key, value in filters.as_dict().items():
+        if isinstance(value, list):
+            params.setlist(key, value)
+        elif value:
+            params[key] = value
+    return params.urlencode()
 
 
 def _query_without(params: QueryDict, *keys: str) -> str:

@@ -26,7 +26,7 @@ from tickets.forms import (
     StatusForm,
     TagsForm,
 )
-from tickets.models import CustomFieldDefinition, Group, Macro, Status, Ticket
+from tickets.models import CustomFieldDefinition, Group, Macro, Priority, Status, Ticket
 from tickets.services.assignment import ticket_take
 from tickets.services.escalation import ticket_deescalate, ticket_escalate_and_route
 from tickets.services.fields import (
@@ -74,6 +74,7 @@ def ticket_page(request: HttpRequest, tenant_slug: str, number: int) -> HttpResp
         "escalation_groups": [g for g in groups if g.tier > ticket.tier],
         "deescalation_groups": [g for g in groups if g.tier < ticket.tier],
         "statuses": Status.choices,
+        "priorities": Priority.choices,
         "cursor": selectors.ticket_latest_cursor(tenant=tenant, ticket_id=ticket.pk),
         "sla_targets": _sla_targets(ticket),
         "repeat_of": ticket.repeat_of,

@@ -1,0 +1,20 @@
+"""Reads of CSAT on the customer's status page (the dashboards have their own selectors)."""
+
+from __future__ import annotations
+
+from empathy_metrics.models import SurveyKind, SurveyResponse, SurveySettings
+from helpdesk.tenancy.models import Tenant
+
+
+def survey_settings_get(*, tenant: Tenant) -> SurveySettings:
+    """The tenant's survey settings, or the defaults (unsaved) when it has none yet."""
+    return SurveySettings.objects.for_tenant(tenant).first() or SurveySettings(tenant=tenant)
+
+
+def csat_response_for(*, tenant: Tenant, ticket_id: int, resolution: int) -> SurveyResponse | None:
+    """The CSAT answer given for this resolution of the ticket, if any."""
+    return (
+        SurveyResponse.objects.for_tenant(tenant)
+        .filter(kind=SurveyKind.CSAT, ticket_id=ticket_id, resolution=resolution)
+        .first()
+    )

