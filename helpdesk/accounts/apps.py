@@ -5,3 +5,6 @@ class AccountsConfig(AppConfig):
     name = "helpdesk.accounts"
     label = "accounts"
     verbose_name = "Accounts"
+
+    def ready(self) -> None:
+        from helpdesk.accounts import signals  # noqa: F401 (connects the audit receivers)

@@ -307,6 +307,9 @@ LOGGING = {
 # --- Helpdesk -----------------------------------------------------------------------------
 
 HELPDESK_SITE_NAME = env.str("HELPDESK_SITE_NAME", default="Helpdesk")
+# Behind a proxy that sets X-Forwarded-For (the compose nginx does), audit logs and rate limits
+# use its first address; never turn this on without such a proxy in front.
+HELPDESK_TRUST_X_FORWARDED_FOR = env.bool("HELPDESK_TRUST_X_FORWARDED_FOR", default=False)
 # Where people reach this helpdesk: links in emails (invitations, status pages) start with it.
 HELPDESK_BASE_URL = env.str("HELPDESK_BASE_URL", default="http://127.0.0.1:8000")
 HELPDESK_SERVE_STATIC_ASGI = env.bool("HELPDESK_SERVE_STATIC_ASGI", default=not IS_PRODUCTION)

@@ -196,3 +196,30 @@ class TenantCounter(TenantOwnedModel):
 
     def __str__(self) -> str:
         return f"{self.name}={self.value}"
+
+
+class AuditEntry(TenantOwnedModel):
+    """A security-relevant action (sign-ins, role changes, API keys, exports, link rotation),
+    visible to the tenant's admins. Append-only."""
+
+    action = models.CharField(max_length=40)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=200, blank=True, help_text="Who, as shown then.")
+    target = models.CharField(max_length=200, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta(TenantOwnedModel.Meta):
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="audit_tenant_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_label}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValueError("Audit entries are append-only")
+        super().save(*args, **kwargs)

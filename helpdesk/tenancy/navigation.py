@@ -60,3 +60,4 @@ def navigation_for(
 register(NavEntry("Members", "tenancy:members", Perm.MEMBERS_MANAGE, "admin", "users"))
 register(NavEntry("API keys", "tenancy:api-keys", Perm.APIKEYS_MANAGE, "admin", "key"))
 register(NavEntry("Settings", "tenancy:settings", Perm.SETTINGS_MANAGE, "admin", "settings"))
+register(NavEntry("Audit log", "tenancy:audit", Perm.MEMBERS_MANAGE, "admin", "lock"))

@@ -13,6 +13,7 @@ from django.utils.text import slugify
 
 from helpdesk.accounts.models import User
 from helpdesk.accounts.services import user_invite_send_on_commit
+from helpdesk.tenancy.audit import audit_record
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import ApiKey, Membership, Tenant, TenantCounter
 from helpdesk.tenancy.policy import Role
@@ -76,6 +77,9 @@ def tenant_update(*, tenant: Tenant, actor: User, **fields) -> Tenant:
             setattr(tenant, key, value)
         tenant.full_clean()
         tenant.save(update_fields=[*fields])
+        audit_record(
+            tenant=tenant, action="settings_changed", actor=actor, data={"fields": sorted(fields)}
+        )
     return tenant
 
 
@@ -96,6 +100,13 @@ def membership_add(
             raise ValidationError({"email": "This person is already a member."})
         if is_new_login:
             user_invite_send_on_commit(user=user, team_name=tenant.name, inviter=actor)
+        audit_record(
+            tenant=tenant,
+            action="member_added",
+            actor=actor,
+            target=user.email,
+            data={"role": role},
+        )
     return membership
 
 
@@ -108,8 +119,16 @@ def membership_change_role(
     with tenant_context(tenant):
         if membership.role == Role.ADMIN and role != Role.ADMIN:
             _ensure_other_admin(tenant=tenant, membership=membership)
+        previous = membership.role
         membership.role = role
         membership.save(update_fields=["role"])
+        audit_record(
+            tenant=tenant,
+            action="member_role_changed",
+            actor=actor,
+            target=membership.user.email,
+            data={"from": previous, "to": role},
+        )
     return membership
 
 
@@ -119,6 +138,13 @@ def membership_remove(*, tenant: Tenant, actor: User, membership: Membership) ->
     with tenant_context(tenant):
         if membership.role == Role.ADMIN:
             _ensure_other_admin(tenant=tenant, membership=membership)
+        audit_record(
+            tenant=tenant,
+            action="member_removed",
+            actor=actor,
+            target=membership.user.email,
+            data={"role": membership.role},
+        )
         membership.delete()
 
 
@@ -151,6 +177,13 @@ def api_key_create(
             scopes=sorted(set(scopes)),
             created_by=actor,
         )
+        audit_record(
+            tenant=tenant,
+            action="api_key_created",
+            actor=actor,
+            target=f"{key.name} ({prefix})",
+            data={"scopes": key.scopes},
+        )
     return key, f"{API_KEY_PREFIX}_{prefix}_{secret}"
 
 
@@ -160,6 +193,12 @@ def api_key_revoke(*, tenant: Tenant, actor: User, key: ApiKey) -> ApiKey:
         if key.revoked_at is None:
             key.revoked_at = timezone.now()
             key.save(update_fields=["revoked_at"])
+            audit_record(
+                tenant=tenant,
+                action="api_key_revoked",
+                actor=actor,
+                target=f"{key.name} ({key.prefix})",
+            )
     return key
 
 

@@ -12,4 +12,5 @@ urlpatterns = [
     path("admin/api-keys/", views.api_keys, name="api-keys"),
     path("admin/api-keys/<uuid:public_id>/revoke/", views.api_key_revoke, name="api-key-revoke"),
     path("admin/settings/", views.settings_page, name="settings"),
+    path("admin/audit/", views.audit_log, name="audit"),
 ]

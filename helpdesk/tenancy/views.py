@@ -214,3 +214,14 @@ def settings_page(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     return render(
         request, "tenancy/settings.html", {"form": form}, status=400 if form.errors else 200
     )
+
+
+@tenant_view(Perm.MEMBERS_MANAGE)
+def audit_log(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    """The security log of this tenant, newest first, 100 per page."""
+    from django.core.paginator import Paginator
+
+    from helpdesk.tenancy.audit import ACTIONS, audit_list
+
+    page = Paginator(audit_list(tenant=request.tenant), 100).get_page(request.GET.get("page"))
+    return render(request, "tenancy/audit.html", {"page": page, "actions": ACTIONS})
