@@ -174,3 +174,18 @@ def test_a_new_member_gets_an_invitation_with_a_working_password_link(
     )
     assert done.status_code == 302
     assert client.login(username="newbie@acme.test", password="Welcome-aboard-7")
+
+
+def test_repeated_failed_sign_ins_are_throttled_even_with_the_right_password(client, agent):
+    for _ in range(5):
+        response = client.post(
+            "/accounts/login/", {"username": "agent@acme.test", "password": "nope"}
+        )
+        assert response.status_code == 200
+    blocked = client.post(
+        "/accounts/login/", {"username": "agent@acme.test", "password": "pass-1234"}
+    )
+    assert blocked.status_code == 429
+    assert "Too many failed sign-ins" in blocked.content.decode()
+    other = client.post("/accounts/login/", {"username": "someone@acme.test", "password": "nope"})
+    assert other.status_code == 200  # other addresses are not blocked by one person's failures
