@@ -4,3 +4,27 @@ from django.apps import AppConfig
 class EmpathyMetricsConfig(AppConfig):
     name = "empathy_metrics"
     verbose_name = "Empathy metrics"
+
+    def ready(self) -> None:
+        from empathy_metrics.tasks import register_beat_schedule
+        from helpdesk.celery import app as celery_app
+        from helpdesk.tenancy.navigation import NavEntry, register
+        from helpdesk.tenancy.policy import Perm
+
+        register(
+            NavEntry(
+                "Dashboard",
+                "metrics:dashboard",
+                Perm.DASHBOARDS_VIEW,
+                "insight",
+                "chart",
+                also_active_under=("dashboards/",),
+            )
+        )
+        register(
+            NavEntry("My metrics", "metrics:my-metrics", Perm.TICKETS_WORK, "work", "activity")
+        )
+        register(
+            NavEntry("Surveys", "metrics:survey-settings", Perm.SETTINGS_MANAGE, "admin", "smile")
+        )
+        register_beat_schedule(celery_app)

@@ -218,7 +218,9 @@ def ticket_facts(
                 frt=whole_minutes(minutes(created_at, first_response_at))
                 if first_response_at is not None
                 else None,
-                res=whole_minutes(minutes(created_at, solved_at)) if solved_at is not None else None,
+                res=whole_minutes(minutes(created_at, solved_at))
+                if solved_at is not None
+                else None,
                 repeat=repeat_of_id is not None,
                 escalated=pk in escalated,
                 solved_ever=solved_at is not None or reopen_count > 0,

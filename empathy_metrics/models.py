@@ -152,7 +152,9 @@ class MetricsRollup(TenantOwnedModel):
     """One tenant-local day of figures for one combination of channel, group, agent and tag."""
 
     day = models.DateField()
-    gset = models.PositiveSmallIntegerField(help_text="Bitmask: 1 channel, 2 group, 4 agent, 8 tag.")
+    gset = models.PositiveSmallIntegerField(
+        help_text="Bitmask: 1 channel, 2 group, 4 agent, 8 tag."
+    )
     channel = models.CharField(max_length=10, default=ALL_CHANNELS)
     group_key = models.BigIntegerField(default=ALL_KEYS, help_text="-1 all, 0 none, else group id.")
     agent_key = models.BigIntegerField(default=ALL_KEYS, help_text="-1 all, 0 none, else user id.")
@@ -198,7 +200,9 @@ class MetricsRollup(TenantOwnedModel):
                 name="metricsrollup_key_uniq",
             ),
         ]
-        indexes = [models.Index(fields=["tenant", "gset", "day"], name="metricsrollup_gset_day_idx")]
+        indexes = [
+            models.Index(fields=["tenant", "gset", "day"], name="metricsrollup_gset_day_idx")
+        ]
 
     def __str__(self) -> str:
         return f"rollup {self.day} set {self.gset}"

@@ -69,8 +69,8 @@ def survey_settings_for(tenant: Tenant) -> SurveySettings:
 
 
 def _state(tenant: Tenant) -> RollupState:
-    state, _ = RollupState.objects.for_tenant(tenant).select_for_update().get_or_create(
-        tenant=tenant
+    state, _ = (
+        RollupState.objects.for_tenant(tenant).select_for_update().get_or_create(tenant=tenant)
     )
     return state
 
@@ -91,7 +91,9 @@ def _ranges(days: Iterable[date], chunk: int = CHUNK_DAYS) -> list[tuple[date, d
     return ranges
 
 
-def metrics_rollup_days(*, tenant: Tenant, days: Iterable[date], now: datetime | None = None) -> int:
+def metrics_rollup_days(
+    *, tenant: Tenant, days: Iterable[date], now: datetime | None = None
+) -> int:
     """Recompute the rollup rows of the given tenant-local days. Returns the rows written."""
     now = now or timezone.now()
     tz = zone(tenant.time_zone)
@@ -370,8 +372,10 @@ def _days_of_tickets(tenant: Tenant, ticket_ids: set[int], tz) -> set[date]:
     days: set[date] = set()
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        for at in Ticket.objects.for_tenant(tenant).filter(pk__in=chunk).values_list(
-            "created_at", flat=True
+        for at in (
+            Ticket.objects.for_tenant(tenant)
+            .filter(pk__in=chunk)
+            .values_list("created_at", flat=True)
         ):
             days.add(local_day(at, tz))
         for at in (

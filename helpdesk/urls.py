@@ -16,13 +16,16 @@ urlpatterns = [
     path("t/<slug:tenant_slug>/", include("tickets.urls")),
     path("t/<slug:tenant_slug>/", include("journeys.urls")),
     path("t/<slug:tenant_slug>/", include("tickets.urls_customer")),
+    path("t/<slug:tenant_slug>/", include("empathy_metrics.urls_dashboard")),
     path("status/", include("tickets.urls_status")),
     path("feedback/", include("empathy_metrics.urls")),
+    path("survey/", include("empathy_metrics.urls_public")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/t/<slug:tenant_slug>/", include("helpdesk.tenancy.api.urls")),
     path("api/v1/t/<slug:tenant_slug>/", include("tickets.api.urls")),
     path("api/v1/t/<slug:tenant_slug>/", include("journeys.api.urls")),
+    path("api/v1/t/<slug:tenant_slug>/", include("empathy_metrics.api.urls")),
 ]
 
 handler404 = "helpdesk.errors.page_not_found"

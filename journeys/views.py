@@ -123,12 +123,13 @@ def journey_funnel_page(request: HttpRequest, tenant_slug: str, public_id) -> Ht
     selected = data.get("stage")
     if selected is None or selected >= len(stages):
         # Open the panel of the stage that needs attention: the first insight's, else the
-        # stage with the largest drop-off.
+        # stage that loses the largest share of its customers.
         if insights:
             selected = insights[0].stage
         else:
             candidates = [s for s in funnel.stages if s.drop_off]
-            selected = max(candidates, key=lambda s: s.drop_off).position if candidates else 0
+            worst = max(candidates, key=lambda s: (s.drop_off_rate, s.drop_off), default=None)
+            selected = worst.position if worst else 0
     days = data.get("days") or (None if data.get("start") else 30)
     query = {k: v for k, v in request.GET.items() if k not in {"stage"}}
     context = {

@@ -75,6 +75,7 @@ def _resume(tenant: Tenant, token: str) -> dict | None:
         return {
             "session_id": session.pk,
             "ticket_id": session.ticket_id,
+            "customer_name": session.customer.name if session.customer else "",
             "state": selectors.chat_session_state(tenant=tenant, session=session),
         }
 
@@ -105,6 +106,7 @@ def _start(tenant: Tenant, content: dict, client_ip: str) -> dict:
         return {
             "session_id": session.pk,
             "ticket_id": session.ticket_id,
+            "customer_name": session.customer.name if session.customer else "",
             "token": started.token,
             "state": selectors.chat_session_state(tenant=tenant, session=session),
             "message": selectors.chat_message_payload(started.message, for_staff=False),
@@ -347,6 +349,7 @@ class ChatCustomerConsumer(_ChatSocket):
             )
             return
         await self._join_chat(self.chat_tenant.pk, resumed["session_id"], resumed["ticket_id"])
+        self.customer_name = resumed["customer_name"]
         self.cursor = _cursor(content.get("cursor"))
         await self.catch_up()
         await self.send_json({"type": "ready", "cursor": self.cursor, **resumed["state"]})
@@ -359,7 +362,7 @@ class ChatCustomerConsumer(_ChatSocket):
                 await self._join_chat(
                     self.chat_tenant.pk, started["session_id"], started["ticket_id"]
                 )
-                self.customer_name = _text(content.get("name"))
+                self.customer_name = started["customer_name"]
                 await self.send_json(
                     {"type": "session", "token": started["token"], **started["state"]}
                 )

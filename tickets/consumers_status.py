@@ -51,7 +51,10 @@ def _open(grant: ViewerGrant, cursor: int | None) -> dict | None:
         events, more = [], False
         if cursor is not None:
             entries, more = selectors_status.status_events_since(
-                tenant=tenant, ticket=ticket, cursor=cursor
+                tenant=tenant,
+                ticket=ticket,
+                cursor=cursor,
+                limit=selectors_status.STATUS_REPLAY_LIMIT,
             )
             events = [entry.as_dict() for entry in entries]
     return {"summary": summary, "events": events, "more": more}

@@ -13,11 +13,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.cache import cache
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, IntegerField, Q, QuerySet, TextField, Value, When
+from django.db.models.functions import Cast
 
 from helpdesk.accounts.models import User
 from helpdesk.tenancy.models import Tenant
-from tickets.models import OPEN_STATUSES, Channel, GroupMember, Priority, Status, Ticket
+from tickets.models import (
+    OPEN_STATUSES,
+    SIGNALS,
+    Channel,
+    GroupMember,
+    Priority,
+    Status,
+    Ticket,
+)
 from tickets.search import ticket_search_filter
 
 VIEWS = {
@@ -29,6 +38,7 @@ VIEWS = {
     "solved": "Solved & closed",
     "all": "Everything",
 }
+MOODS = ("negative", "neutral", "positive")
 SORTS = {
     "updated": ("updated_at", "Last update"),
     "created": ("created_at", "Created"),
@@ -53,6 +63,8 @@ class QueueFilters:
     assignee: str = ""  # a user id, "me" or "none"
     group: str = ""  # a group id
     tag: str = ""
+    mood: str = ""  # negative, neutral or positive (the ticket's latest customer mood)
+    signal: str = ""  # a support signal present on the ticket, e.g. "urgency"
     q: str = ""
     sort: str = "updated"
     descending: bool = True
@@ -74,6 +86,8 @@ class QueueFilters:
             assignee=_clean_id(params.get("assignee"), extra={"me", "none"}),
             group=_clean_id(params.get("group")),
             tag=(params.get("tag") or "").strip().lower()[:50],
+            mood=params.get("mood") if params.get("mood") in MOODS else "",
+            signal=params.get("signal") if params.get("signal") in SIGNALS else "",
             q=(params.get("q") or "").strip()[:200],
             sort=sort if sort in SORTS else "updated",
             descending=descending,
@@ -88,6 +102,8 @@ class QueueFilters:
             "assignee": self.assignee,
             "group": self.group,
             "tag": self.tag,
+            "mood": self.mood,
+            "signal": self.signal,
             "q": self.q,
             "sort": ("-" if self.descending else "") + self.sort,
         }
@@ -136,6 +152,12 @@ def queue_queryset(*, tenant: Tenant, user: User, filters: QueueFilters) -> Quer
         queryset = queryset.filter(group_id=int(filters.group))
     if filters.tag:
         queryset = queryset.filter(tags__name=filters.tag)
+    if filters.mood:
+        queryset = queryset.filter(mood_label=filters.mood)
+    if filters.signal:  # JSON list as text: '["urgency", ...]' on PostgreSQL and SQLite alike
+        queryset = queryset.annotate(
+            mood_signals_text=Cast("mood_signals", output_field=TextField())
+        ).filter(mood_signals_text__contains=f'"{filters.signal}"')
     if filters.q:
         queryset = ticket_search_filter(queryset, filters.q)
     if filters.sort == "priority":

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from tickets import email_views, views, webhook_views
+from tickets.views import analysis as analysis_views
 from tickets.views import chat as chat_views
 from tickets.views import help as help_views
 
@@ -27,6 +28,11 @@ urlpatterns = [
         "tickets/<int:number>/macros/<uuid:public_id>/",
         views.macro_preview,
         name="ticket-macro-preview",
+    ),
+    path(
+        "messages/<uuid:public_id>/correct/",
+        analysis_views.message_correct,
+        name="message-correct",
     ),
     path("customers/", views.customer_list_page, name="customer-list-page"),
     path("customers/<uuid:public_id>/", views.customer_page, name="customer-page"),

@@ -74,9 +74,7 @@ def retention_direct(*, tenant: Tenant, period: Period) -> dict:
     at_start = active_customers_direct(
         tenant=tenant, day=period.start - timedelta(days=1), active_days=active_days, tz=tz
     )
-    at_end = active_customers_direct(
-        tenant=tenant, day=period.end, active_days=active_days, tz=tz
-    )
+    at_end = active_customers_direct(tenant=tenant, day=period.end, active_days=active_days, tz=tz)
     with tenant_context(tenant):
         acquired = (
             Customer.objects.for_tenant(tenant)
@@ -86,9 +84,7 @@ def retention_direct(*, tenant: Tenant, period: Period) -> dict:
             if at_end
             else 0
         )
-    return retention_figures(
-        start_active=len(at_start), end_active=len(at_end), acquired=acquired
-    )
+    return retention_figures(start_active=len(at_start), end_active=len(at_end), acquired=acquired)
 
 
 def retention_figures(*, start_active: int, end_active: int, acquired: int) -> dict:

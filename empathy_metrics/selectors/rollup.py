@@ -213,9 +213,7 @@ def has_rollups(*, tenant: Tenant) -> bool:
         return RollupState.objects.for_tenant(tenant).filter(~Q(last_rebuild_at=None)).exists()
 
 
-def metrics_rollup(
-    *, tenant: Tenant, period: Period, filters: Filters, now: datetime
-) -> dict:
+def metrics_rollup(*, tenant: Tenant, period: Period, filters: Filters, now: datetime) -> dict:
     """Every headline figure of the period from the rollups (same shape as ``metrics_direct``)."""
     tallies = tallies_by_day(tenant=tenant, first=period.start, last=period.end, filters=filters)
     figures = merge_days(tallies, period.start, period.end).figures()

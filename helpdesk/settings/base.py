@@ -145,7 +145,12 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{HELPDESK_KEY_PREFIX}:asgi"},
+            # redis-py's default 5 s socket timeout equals channels-redis's 5 s blocking pop: an
+            # idle socket's consumer would die of "Timeout reading". Give the pop room.
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                "prefix": f"{HELPDESK_KEY_PREFIX}:asgi",
+            },
         }
     }
 else:
@@ -186,6 +191,20 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 290},
     },
+    # Message analysis: customer messages still pending after N minutes (task lost, broker down).
+    "tickets-analysis-sweep": {
+        "task": "tickets.message_analysis_sweep_fanout",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+}
+# Message analysis runs on its own queue (the worker in docker-compose consumes it).
+HELPDESK_ANALYSIS_QUEUE = env.str("HELPDESK_ANALYSIS_QUEUE", default="analysis")
+HELPDESK_ANALYSIS_SWEEP_AFTER_MINUTES = env.int("HELPDESK_ANALYSIS_SWEEP_AFTER_MINUTES", default=5)
+CELERY_TASK_ROUTES = {
+    "tickets.message_analyse": {"queue": HELPDESK_ANALYSIS_QUEUE},
+    "tickets.messages_analyse_batch": {"queue": HELPDESK_ANALYSIS_QUEUE},
+    "tickets.message_analysis_sweep": {"queue": HELPDESK_ANALYSIS_QUEUE},
 }
 
 # --- Auth ---------------------------------------------------------------------------------

@@ -132,7 +132,7 @@ def _stage_counts(tenant: Tenant, journey: Journey, period: Period) -> dict[int,
     steps = _steps_in(tenant, journey, period)
     aggregates = {
         "reached": Count("*"),
-        "skipped": Count("*", filter=Q(observed=False)),
+        "skipped": Count("stage", filter=Q(observed=False)),
         "timed": Count("seconds_from_previous"),
     }
     if connection.vendor == "postgresql":
@@ -175,8 +175,8 @@ def _now_counts(
         .values("stage")
         .annotate(
             total=Count("*"),
-            stuck=Count("*", filter=stuck),
-            dropped=Count("*", filter=Q(stage_reached_at__lt=dropped_cut)),
+            stuck=Count("stage", filter=stuck),
+            dropped=Count("stage", filter=Q(stage_reached_at__lt=dropped_cut)),
         )
     )
     return {row["stage"]: row for row in rows}

@@ -60,6 +60,13 @@ class StageVoice:
     examples: list[TicketRef] = field(default_factory=list)
 
     @property
+    def state_list(self) -> list[tuple[str, int]]:
+        """Tickets by the customer's state when they wrote, in words (for templates)."""
+        words = {"in_progress": "in progress", "stuck": "stuck", "dropped": "dropped"}
+        words["completed"] = "completed"
+        return [(words.get(k, k), n) for k, n in self.states.most_common()]
+
+    @property
     def scored(self) -> int:
         return sum(self.sentiment.values())
 

@@ -56,7 +56,7 @@ def _lock_customers(customer_ids: list[int]) -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT pg_advisory_xact_lock(hashtext('journeys.progress'), (c % 2147483647)::int) "
+            "SELECT pg_advisory_xact_lock(hashtext('journeys.progress'), (c %% 2147483647)::int) "
             "FROM unnest(%s::bigint[]) AS c ORDER BY c",
             [sorted(set(customer_ids))],
         )

@@ -269,7 +269,9 @@
         break;
       case "typing":
         clearTimeout(typingHide);
-        typingLine.textContent = frame.typing ? frame.name + " is typing…" : "";
+        typingLine.textContent = frame.typing
+          ? (frame.name || (frame.who === "customer" ? "The customer" : "Another agent")) + " is typing…"
+          : "";
         if (frame.typing) {
           typingHide = setTimeout(function () {
             typingLine.textContent = "";

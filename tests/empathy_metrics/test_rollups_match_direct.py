@@ -285,7 +285,8 @@ def test_a_new_time_zone_or_active_window_rebuilds_everything(new_york, member_f
     tenant.time_zone = "Asia/Tokyo"
     tenant.save(update_fields=["time_zone"])
     assert metrics_rollup_update(tenant=tenant, now=NOW)["rebuilt"] == 1
-    period = Period(FIRST_DAY, NOW.date(), ZoneInfo("Asia/Tokyo"))
+    tokyo = ZoneInfo("Asia/Tokyo")
+    period = Period(FIRST_DAY, NOW.astimezone(tokyo).date(), tokyo)
     direct = metrics_direct(tenant=tenant, period=period, filters=Filters(), now=NOW)
     assert metrics_rollup(tenant=tenant, period=period, filters=Filters(), now=NOW) == direct
     with tenant_context(tenant):

@@ -372,9 +372,9 @@ def test_backlog_of_a_past_period_comes_from_the_days_snapshot(tenant, week_of_t
     rolled = metrics_rollup(tenant=tenant, period=WEEK, filters=Filters(), now=NOW)
     assert rolled["backlog"]["value"] == 4  # what was open at the end of 8 March
     earlier = Period(date(2026, 2, 1), date(2026, 2, 7), BERLIN)
-    assert metrics_rollup(tenant=tenant, period=earlier, filters=Filters(), now=NOW)[
-        "backlog"
-    ] == {"value": None}  # no snapshot that day: no data
+    assert metrics_rollup(tenant=tenant, period=earlier, filters=Filters(), now=NOW)["backlog"] == {
+        "value": None
+    }  # no snapshot that day: no data
 
 
 # --- Sentiment, signals, keywords ------------------------------------------------------------

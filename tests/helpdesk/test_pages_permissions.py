@@ -8,6 +8,7 @@ from django.urls import resolve
 from helpdesk.tenancy.models import Membership
 from helpdesk.tenancy.policy import Role, role_has_perm
 from helpdesk.tenancy.services import api_key_create
+from tests.factories.journeys import journey_make
 from tests.factories.tickets import CustomerFactory, TicketFactory
 from tests.isolation.probe import discover_tenant_routes, fill
 from tickets.services.macros import macro_save
@@ -26,6 +27,7 @@ def own_objects(tenant, admin_user):
     ticket = TicketFactory(tenant=tenant, customer=customer)
     key, _ = api_key_create(tenant=tenant, actor=admin_user, name="k", scopes=["read"])
     macro = macro_save(tenant=tenant, actor=admin_user, name="m", body="Hello")
+    journey = journey_make(tenant)
     return {
         "number": ticket.number,
         "membership_id": Membership.objects.get(tenant=tenant, user=admin_user).pk,
@@ -34,6 +36,7 @@ def own_objects(tenant, admin_user):
             "customers": customer.public_id,
             "api-keys": key.public_id,
             "macros": macro.public_id,
+            "journeys": journey.public_id,
         },
     }
 

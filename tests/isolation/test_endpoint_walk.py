@@ -10,8 +10,12 @@ from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Membership
 from helpdesk.tenancy.policy import Role
 from helpdesk.tenancy.services import api_key_create
+from journeys.services import events_ingest
+from tests.factories.journeys import journey_make
 from tests.factories.tickets import CustomerFactory, MessageFactory, TicketFactory
 from tests.isolation.probe import discover_tenant_routes, probe, snapshot_of_tenant
+from tickets.services.chat import chat_start
+from tickets.services.helpcenter import article_create
 from tickets.services.webhooks import webhook_dispatch, webhook_endpoint_create
 
 SENTINEL = "SENTINEL-OF-GLOBEX"
@@ -40,6 +44,20 @@ def foreign_world(tenant, other_tenant, other_admin):
     (delivery,) = webhook_dispatch(
         tenant=other_tenant, event="ticket.created", data={"note": SENTINEL}
     )
+    # Help centre: a draft (never public) carries the sentinel; the published article is public
+    # by design at B's own help page, so it carries none. A live chat of B's, too.
+    draft = article_create(
+        tenant=other_tenant, actor=other_admin, title=SENTINEL, body=SENTINEL, slug="globex-draft"
+    )
+    published = article_create(
+        tenant=other_tenant, actor=other_admin, title="Public", body="Public", publish=True
+    )
+    chat_start(tenant=other_tenant, body=SENTINEL, client_id="sentinel", name=SENTINEL)
+    # Journeys: B's journey (sentinel name and events) and a customer position in it.
+    journey = journey_make(other_tenant, SENTINEL, [(SENTINEL, [SENTINEL]), ("Next", ["Next"])])
+    events_ingest(
+        tenant=other_tenant, events=[{"id": SENTINEL, "name": SENTINEL, "customer_id": SENTINEL}]
+    )
     membership = Membership.objects.get(tenant=other_tenant, user=other_admin)
     other_admin.full_name = SENTINEL
     other_admin.save(update_fields=["full_name"])
@@ -52,9 +70,12 @@ def foreign_world(tenant, other_tenant, other_admin):
             str(key.public_id),
             str(endpoint.public_id),
             str(delivery.public_id),
+            str(journey.public_id),
         ],
         "number": numbers,
         "membership_id": [str(membership.pk)],
+        "article_id": [str(draft.public_id), str(published.public_id)],
+        "article_slug": [draft.slug, published.slug],
     }
 
 

@@ -118,7 +118,7 @@ def test_a_later_stage_after_a_long_pause_continues_the_run():
 
 def test_incremental_application_matches_a_full_recompute():
     rng = random.Random(7)
-    names = list(RULES.stage_by_event) + ["Page viewed"]
+    names = [*RULES.stage_by_event, "Page viewed"]
     for _ in range(300):
         events = sorted(
             ((h(rng.uniform(0, 24 * 40)), rng.choice(names)) for _ in range(rng.randint(1, 12))),

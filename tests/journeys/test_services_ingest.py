@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -99,16 +100,15 @@ def test_bad_events_are_reported_with_their_index_and_good_ones_stored(tenant, p
 @pytest.mark.parametrize(
     ("events", "message"),
     [
-        ({"events": []}, "not a list"),
-        ([], "no events"),
-        ([{"name": "x"}] * 1001, "At most 1,000"),
-        ("text", "JSON list"),
+        ({"events": []}, "Send a JSON object"),
+        ([], "The batch has no events."),
+        ([{"name": "x"}] * 1001, "At most 1,000 events per request; this one has 1,001."),
+        ("text", "Send a JSON object"),
     ],
 )
 def test_an_unusable_batch_is_refused_as_a_whole(tenant, events, message):
-    with pytest.raises(services.BatchError) as error:
-        services.events_ingest(tenant=tenant, events=events if message != "not a list" else {})
-    assert message.split()[0].lower() in str(error.value).lower() or message in str(error.value)
+    with pytest.raises(services.BatchError, match=re.escape(message)):
+        services.events_ingest(tenant=tenant, events=events)
 
 
 def test_customers_are_matched_by_external_id_then_email_and_created_when_unknown(tenant, purchase):

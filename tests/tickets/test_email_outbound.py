@@ -102,7 +102,7 @@ def test_an_agent_reply_becomes_a_threaded_email_with_text_and_html(
     assert "Please unplug it &lt;now&gt;." in html  # the sanitised HTML of the message
     parsed = message_from_bytes(sent.message().as_bytes(), policy=policy.default)
     assert parsed.get_content_type() == "multipart/alternative"
-    assert parsed["Message-ID"] == outbound.rfc_message_id
+    assert parsed["Message-ID"].strip() == outbound.rfc_message_id
 
 
 def test_the_acknowledgement_is_marked_automatic_so_nobody_answers_it(tenant, email_ticket):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tickets.api import conversation, email, views, webhooks, workspace
+from tickets.api import analysis, conversation, email, views, webhooks, workspace
 
 app_name = "api-tickets"
 
@@ -20,6 +20,11 @@ urlpatterns = [
         name="ticket-macro-apply",
     ),
     path("email/inbound/", email.InboundEmailCreateApi.as_view(), name="email-inbound"),
+    path(
+        "messages/<uuid:public_id>/correction/",
+        analysis.MessageCorrectionApi.as_view(),
+        name="message-correction",
+    ),
     path("tags/", workspace.TagListApi.as_view(), name="tag-list"),
     path("macros/", workspace.MacroListApi.as_view(), name="macro-list"),
     path("views/", workspace.SavedViewListApi.as_view(), name="view-list"),

@@ -4,6 +4,19 @@ Callers use ``from tickets import services`` and ``services.<name>``; every publ
 re-exported here.
 """
 
+from tickets.services.analysis import (
+    analysis_correct,
+    analysis_deferred,
+    message_analysis_enqueue,
+    message_analysis_store,
+    messages_analyse,
+    messages_analyse_pending,
+    messages_analysis_failed,
+    messages_mark_for_reanalysis,
+    ticket_mood_refresh,
+    triage_rules_apply,
+    triage_rules_install_defaults,
+)
 from tickets.services.chat import (
     chat_agent_message,
     chat_convert_to_email,
@@ -63,6 +76,8 @@ from tickets.services.webhooks import (
 )
 
 __all__ = [
+    "analysis_correct",
+    "analysis_deferred",
     "article_create",
     "article_deflect",
     "article_set_published",
@@ -88,7 +103,13 @@ __all__ = [
     "mailbox_delete",
     "mailbox_poll",
     "mailbox_update",
+    "message_analysis_enqueue",
+    "message_analysis_store",
     "message_create",
+    "messages_analyse",
+    "messages_analyse_pending",
+    "messages_analysis_failed",
+    "messages_mark_for_reanalysis",
     "outbound_email_send",
     "sla_apply",
     "sla_check",
@@ -98,8 +119,11 @@ __all__ = [
     "ticket_assign",
     "ticket_create",
     "ticket_escalate",
+    "ticket_mood_refresh",
     "ticket_set_status",
     "tickets_auto_close",
+    "triage_rules_apply",
+    "triage_rules_install_defaults",
     "webform_submit",
     "webhook_delivery_attempt",
     "webhook_delivery_replay",

@@ -265,11 +265,9 @@ def chat_customer_message(
         if session.state == ChatSession.State.ENDED:
             session.state = ChatSession.State.WAITING
             changed.append("state")
-            session.save(update_fields=changed)
+        session.save(update_fields=changed)
+        if "state" in changed:
             _publish_state(session, tenant=tenant)
-        else:
-            session.save(update_fields=changed)
-            _publish_list_changed(session, tenant=tenant)
     return message, True
 
 

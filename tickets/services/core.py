@@ -27,6 +27,7 @@ from tickets.models import (
     Ticket,
 )
 from tickets.sanitize import sanitize_html, text_to_html
+from tickets.services.analysis import message_analysis_enqueue
 from tickets.services.email_out import email_reply_queue
 from tickets.services.sla import sla_apply, sla_on_message, sla_on_status_change
 
@@ -164,6 +165,7 @@ def message_create(
             channel=channel or ticket.channel,
             external_id=external_id,
             created_at=now,
+            analysis_state="pending" if from_customer else "skipped",
         )
         ticket.message_count += 1
         ticket.updated_at = now
@@ -208,6 +210,8 @@ def message_create(
                 changed.append("status")
         ticket.save(update_fields=sorted(set(changed)))
         sla_on_message(tenant=tenant, ticket=ticket, message=message)
+        if from_customer:  # stored first; analysed by the workers after commit
+            message_analysis_enqueue(tenant=tenant, message=message)
         if (
             at is None  # a live reply; backfilled history (seeding, imports) is not emailed
             and not from_customer

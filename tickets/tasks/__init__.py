@@ -1,5 +1,11 @@
 """Celery entry points of the tickets app, one module per area (imported here for discovery)."""
 
+from tickets.tasks.analysis import (
+    message_analyse_task,
+    message_analysis_sweep_fanout_task,
+    message_analysis_sweep_task,
+    messages_analyse_batch_task,
+)
 from tickets.tasks.auto_close import ticket_auto_close_fanout_task, ticket_auto_close_task
 from tickets.tasks.email import (
     email_sweep_fanout_task,
@@ -23,6 +29,10 @@ __all__ = [
     "inbound_email_process_task",
     "mailbox_poll_fanout_task",
     "mailbox_poll_task",
+    "message_analyse_task",
+    "message_analysis_sweep_fanout_task",
+    "message_analysis_sweep_task",
+    "messages_analyse_batch_task",
     "outbound_email_send_task",
     "status_notify_sweep_fanout_task",
     "status_notify_sweep_task",

@@ -22,7 +22,21 @@ from tickets.demo.conversations import (
     LAST_NAMES,
     pick_topic,
 )
-from tickets.models import Channel, Group, GroupMember, Priority, SlaPolicy, Status, Ticket
+from tickets.models import (
+    Channel,
+    Group,
+    GroupMember,
+    Message,
+    Priority,
+    SlaPolicy,
+    Status,
+    Ticket,
+)
+from tickets.services.analysis import (
+    analysis_deferred,
+    messages_analyse_pending,
+    triage_rules_install_defaults,
+)
 from tickets.services.sla import sla_check
 
 DEMO_PASSWORD = "helpdesk-demo"  # noqa: S105 (printed on purpose: demo logins)
@@ -81,8 +95,25 @@ class Command(BaseCommand):
                     f"{spec['slug']}: already seeded ({existing} tickets), reusing it."
                 )
                 continue
-            self._seed_tenant(tenant, rng, customers, tickets, days, no_progress)
+            with analysis_deferred():  # analysed in batches below, not one by one
+                self._seed_tenant(tenant, rng, customers, tickets, days, no_progress)
+            self._analyse(tenant, no_progress)
         self._print_logins()
+
+    def _analyse(self, tenant: Tenant, no_progress: bool) -> None:
+        """Analyse the demo's customer messages in-process (batches), so the queue shows moods;
+        then install the default triage rules, which act on new messages from now on."""
+        with tenant_context(tenant):
+            total = Message.objects.for_tenant(tenant).filter(analysis_state="pending").count()
+        with tqdm(
+            total=total, desc=f"{tenant.slug}: analysis", unit="msg", disable=no_progress
+        ) as bar:
+            while True:
+                done = messages_analyse_pending(tenant=tenant, limit=256, batch_size=64)
+                bar.update(done)
+                if done == 0:
+                    break
+        triage_rules_install_defaults(tenant=tenant)
 
     def _tenant(self, spec: dict) -> Tenant:
         slug = spec["slug"]

@@ -1,0 +1,236 @@
+"""Reads: the tickets, answers, messages or customers behind a figure (the drill-down).
+
+Each drill metric is a queryset over the source tables with exactly the definition of its figure
+(``facts.py``), so the number of rows equals the count shown on the dashboard (tested).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from empathy_metrics.facts import (
+    CSAT_SATISFIED_MIN,
+    ESCALATED_TO_TIER,
+    NPS_DETRACTOR_MAX,
+    NPS_PROMOTER_MIN,
+    SOLVED_STATUSES,
+    clean_keywords,
+    message_scope,
+    present_signals,
+    ticket_scope,
+)
+from empathy_metrics.models import CustomerActivitySpan, SurveyKind, SurveyResponse
+from empathy_metrics.periods import Filters, Period, PeriodError
+from helpdesk.tenancy.models import Tenant
+from tickets.models import OPEN_STATUSES, Customer, MessageAnalysis, Ticket, TicketEvent
+
+
+@dataclass(frozen=True)
+class Drill:
+    key: str
+    label: str
+    kind: str  # "tickets", "responses", "messages" or "customers"
+
+
+DRILLS: dict[str, Drill] = {
+    d.key: d
+    for d in (
+        Drill("tickets", "Tickets created", "tickets"),
+        Drill("frt", "Tickets with a first response", "tickets"),
+        Drill("resolution", "Solved or closed tickets", "tickets"),
+        Drill("repeats", "Repeat tickets", "tickets"),
+        Drill("escalated", "Tickets escalated to tier 2", "tickets"),
+        Drill("solved_ever", "Tickets solved at least once", "tickets"),
+        Drill("reopened", "Reopened tickets", "tickets"),
+        Drill("sla_attained", "Tickets that met their SLA", "tickets"),
+        Drill("sla_missed", "Tickets that breached their SLA", "tickets"),
+        Drill("backlog", "Open tickets now", "tickets"),
+        Drill("csat", "CSAT answers", "responses"),
+        Drill("csat_satisfied", "Satisfied CSAT answers (4 or 5)", "responses"),
+        Drill("csat_unsatisfied", "Unsatisfied CSAT answers (1 to 3)", "responses"),
+        Drill("comments", "CSAT answers with a comment", "responses"),
+        Drill("nps", "NPS answers", "responses"),
+        Drill("promoters", "NPS promoters (9 or 10)", "responses"),
+        Drill("passives", "NPS passives (7 or 8)", "responses"),
+        Drill("detractors", "NPS detractors (0 to 6)", "responses"),
+        Drill("messages", "Analysed customer messages", "messages"),
+        Drill("negative", "Negative customer messages", "messages"),
+        Drill("neutral", "Neutral customer messages", "messages"),
+        Drill("positive", "Positive customer messages", "messages"),
+        Drill("signal", "Messages with a signal", "messages"),
+        Drill("keyword", "Messages with a keyword", "messages"),
+        Drill("active_start", "Customers active at the start", "customers"),
+        Drill("active_end", "Customers active at the end", "customers"),
+        Drill("acquired", "New customers active at the end", "customers"),
+    )
+}
+
+
+def _dims(queryset: QuerySet, filters: Filters, *, prefix: str, agent_field: str) -> QuerySet:
+    if filters.channel is not None:
+        queryset = queryset.filter(**{f"{prefix}channel": filters.channel})
+    if filters.group is not None:
+        queryset = queryset.filter(
+            **(
+                {f"{prefix}group__isnull": True}
+                if filters.group == 0
+                else {f"{prefix}group_id": filters.group}
+            )
+        )
+    if filters.agent is not None:
+        queryset = queryset.filter(
+            **(
+                {f"{agent_field}__isnull": True}
+                if filters.agent == 0
+                else {f"{agent_field}_id": filters.agent}
+            )
+        )
+    if filters.tag is not None:
+        queryset = queryset.filter(**{f"{prefix}tags": filters.tag})
+    return queryset
+
+
+def _escalated() -> Exists:
+    return Exists(
+        TicketEvent.objects.filter(
+            tenant_id=OuterRef("tenant_id"),
+            ticket_id=OuterRef("pk"),
+            kind="ticket.escalated",
+            to_value=ESCALATED_TO_TIER,
+        )
+    )
+
+
+TICKET_CONDITIONS: dict[str, Q] = {
+    "tickets": Q(),
+    "frt": Q(first_response_at__isnull=False),
+    "resolution": Q(solved_at__isnull=False),
+    "repeats": Q(repeat_of__isnull=False),
+    "solved_ever": Q(solved_at__isnull=False) | Q(reopen_count__gt=0),
+    "reopened": Q(reopen_count__gt=0),
+    "sla_attained": Q(
+        sla_policy__isnull=False, sla_breached_at__isnull=True, status__in=SOLVED_STATUSES
+    ),
+    "sla_missed": Q(sla_policy__isnull=False, sla_breached_at__isnull=False),
+}
+
+
+def drill_tickets(
+    *, tenant: Tenant, metric: str, period: Period, filters: Filters
+) -> QuerySet[Ticket]:
+    queryset = Ticket.objects.for_tenant(tenant)
+    if metric == "backlog":
+        queryset = queryset.filter(status__in=OPEN_STATUSES, merged_into__isnull=True)
+    else:
+        queryset = queryset.filter(ticket_scope(period.start_at, period.end_at))
+        if metric == "escalated":
+            queryset = queryset.filter(_escalated())
+        else:
+            queryset = queryset.filter(TICKET_CONDITIONS[metric])
+    queryset = _dims(queryset, filters, prefix="", agent_field="assignee")
+    return queryset.select_related("customer", "group", "assignee").order_by("-created_at", "-id")
+
+
+RESPONSE_CONDITIONS: dict[str, tuple[str, Q]] = {
+    "csat": (SurveyKind.CSAT, Q()),
+    "csat_satisfied": (SurveyKind.CSAT, Q(score__gte=CSAT_SATISFIED_MIN)),
+    "csat_unsatisfied": (SurveyKind.CSAT, Q(score__lt=CSAT_SATISFIED_MIN)),
+    "comments": (SurveyKind.CSAT, ~Q(comment="")),
+    "nps": (SurveyKind.NPS, Q()),
+    "promoters": (SurveyKind.NPS, Q(score__gte=NPS_PROMOTER_MIN)),
+    "passives": (SurveyKind.NPS, Q(score__gt=NPS_DETRACTOR_MAX, score__lt=NPS_PROMOTER_MIN)),
+    "detractors": (SurveyKind.NPS, Q(score__lte=NPS_DETRACTOR_MAX)),
+}
+
+
+def drill_responses(
+    *, tenant: Tenant, metric: str, period: Period, filters: Filters
+) -> QuerySet[SurveyResponse]:
+    kind, condition = RESPONSE_CONDITIONS[metric]
+    queryset = SurveyResponse.objects.for_tenant(tenant).filter(
+        condition,
+        kind=kind,
+        score__isnull=False,
+        created_at__gte=period.start_at,
+        created_at__lt=period.end_at,
+    )
+    if kind == SurveyKind.CSAT:  # NPS is about customers: the ticket filters do not apply
+        queryset = _dims(queryset, filters, prefix="ticket__", agent_field="agent")
+    return queryset.select_related("customer", "ticket", "agent").order_by("-created_at", "-id")
+
+
+def drill_messages(
+    *,
+    tenant: Tenant,
+    metric: str,
+    period: Period,
+    filters: Filters,
+    signal: str = "",
+    keyword: str = "",
+) -> QuerySet[MessageAnalysis] | list[MessageAnalysis]:
+    queryset = MessageAnalysis.objects.for_tenant(tenant).filter(
+        message_scope(period.start_at, period.end_at)
+    )
+    if metric in ("negative", "neutral", "positive"):
+        queryset = queryset.filter(sentiment_label=metric, is_supported_language=True)
+    queryset = _dims(queryset, filters, prefix="ticket__", agent_field="ticket__assignee")
+    queryset = queryset.select_related("message", "ticket").order_by("-message_created_at", "-id")
+    if metric == "signal":
+        if not signal.strip():
+            raise PeriodError("Choose a signal.")
+        candidates = queryset.filter(signals__has_key=signal.strip())
+        return [a for a in candidates.iterator() if signal.strip() in present_signals(a.signals)]
+    if metric == "keyword":
+        wanted = keyword.strip().lower()
+        if not wanted:
+            raise PeriodError("Choose a keyword.")
+        queryset = queryset.filter(keywords__icontains=wanted)  # a superset, narrowed below
+        return [a for a in queryset.iterator() if wanted in clean_keywords(a.keywords)]
+    return queryset
+
+
+def drill_customers(*, tenant: Tenant, metric: str, period: Period) -> QuerySet[Customer]:
+    """Customers behind the retention figure, from the activity spans (see ``rollups``)."""
+    day = period.start - timedelta(days=1) if metric == "active_start" else period.end
+    spans = CustomerActivitySpan.objects.for_tenant(tenant).filter(
+        start_day__lte=day, end_day__gte=day
+    )
+    if metric == "acquired":
+        spans = spans.filter(acquired_day__gte=period.start, acquired_day__lte=period.end)
+    return (
+        Customer.objects.for_tenant(tenant)
+        .filter(pk__in=spans.values("customer_id"))
+        .order_by("name", "id")
+    )
+
+
+def drill_rows(
+    *,
+    tenant: Tenant,
+    metric: str,
+    period: Period,
+    filters: Filters,
+    signal: str = "",
+    keyword: str = "",
+    now: datetime | None = None,
+):
+    drill = DRILLS.get(metric)
+    if drill is None:
+        raise PeriodError(f"Unknown figure {metric!r}.")
+    if drill.kind == "tickets":
+        return drill, drill_tickets(tenant=tenant, metric=metric, period=period, filters=filters)
+    if drill.kind == "responses":
+        return drill, drill_responses(tenant=tenant, metric=metric, period=period, filters=filters)
+    if drill.kind == "messages":
+        return drill, drill_messages(
+            tenant=tenant,
+            metric=metric,
+            period=period,
+            filters=filters,
+            signal=signal,
+            keyword=keyword,
+        )
+    return drill, drill_customers(tenant=tenant, metric=metric, period=period)

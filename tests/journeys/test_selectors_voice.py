@@ -1,0 +1,230 @@
+"""Voice of the customer per stage: feedback joined to the stage the customer was in when they
+wrote; and the insights that compare two periods."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from empathy_metrics.models import SurveyResponse
+from helpdesk.tenancy.context import tenant_context
+from journeys import selectors
+from journeys.feedback import FeedbackItem, register_feedback_source, unregister_feedback_source
+from tests.factories.tickets import CustomerFactory
+from tickets import services as ticket_services
+from tickets.models import Message, MessageAnalysis
+
+
+def survey_answers(*, tenant, start, end):
+    """The hook empathy_metrics registers (see journeys/feedback.py), over real survey rows."""
+    rows = (
+        SurveyResponse.objects.for_tenant(tenant)
+        .filter(created_at__gte=start, created_at__lt=end, customer__isnull=False)
+        .values_list("customer_id", "created_at", "kind", "score", "comment", "ticket_id")
+    )
+    return [FeedbackItem(*row) for row in rows]
+
+
+@pytest.fixture
+def surveys():
+    register_feedback_source(survey_answers)
+    yield
+    unregister_feedback_source(survey_answers)
+
+
+def write(tenant, customer, at, subject, *, label="", keywords=(), signals=None, channel="email"):
+    """A ticket from ``customer`` at ``at``, with its first message analysed."""
+    ticket = ticket_services.ticket_create(
+        tenant=tenant, customer=customer, subject=subject, body=subject, channel=channel, at=at
+    )
+    with tenant_context(tenant):
+        message = Message.objects.for_tenant(tenant).filter(ticket=ticket).first()
+        if label:
+            MessageAnalysis.objects.create(
+                tenant=tenant,
+                message=message,
+                ticket=ticket,
+                customer=customer,
+                model_version="test",
+                sentiment_label=label,
+                sentiment_score=-0.7 if label == "negative" else 0.5,
+                signals=signals or {},
+                keywords=list(keywords),
+                message_created_at=at,
+                analysed_at=at,
+            )
+    return ticket
+
+
+def voice_of(tenant, journey, days=30):
+    with tenant_context(tenant):
+        return selectors.journey_voice(
+            tenant=tenant, journey=journey, period=selectors.period_last_days(days=days)
+        )
+
+
+def test_feedback_is_joined_to_the_stage_the_customer_was_in_when_they_wrote(
+    tenant, purchase, ingest, now, surveys
+):
+    ada = CustomerFactory(tenant=tenant, external_id="ada")
+    day = timedelta(days=1)
+    ingest(
+        [
+            ("ada", "Cart viewed", now - 10 * day),
+            ("ada", "Checkout started", now - 9 * day),
+            ("ada", "Payment started", now - 8 * day),
+            ("ada", "Order confirmed", now - 2 * day),
+        ]
+    )
+    at_cart = write(tenant, ada, now - 9.5 * day, "Coupon?", label="neutral", keywords=["coupon"])
+    at_payment = write(
+        tenant,
+        ada,
+        now - 4.9 * day,
+        "Why a fee?",
+        label="negative",
+        keywords=["hidden fee", "unclear"],
+        signals={"frustration": {"score": 0.9}},
+        channel="chat",
+    )
+    done = write(tenant, ada, now - 1 * day, "Thanks!", label="positive", keywords=["thanks"])
+    # Survey answers: the CSAT of the payment ticket, given after the order went through.
+    with tenant_context(tenant):
+        SurveyResponse.objects.create(
+            tenant=tenant,
+            kind="csat",
+            customer=ada,
+            ticket=at_payment,
+            score=2,
+            comment="The fee was not explained",
+            created_at=now - 1 * day,
+        )
+        SurveyResponse.objects.create(
+            tenant=tenant, kind="nps", customer=ada, score=9, created_at=now - 8.5 * day
+        )
+
+    voice = voice_of(tenant, purchase)
+    cart, checkout, payment, confirmation = voice.stages
+    assert (cart.tickets, cart.sentiment["neutral"], cart.keywords) == (1, 1, [("coupon", 1)])
+    assert (checkout.tickets, checkout.messages, checkout.surveys) == (0, 0, 1)  # the NPS answer
+    assert checkout.nps_score == 100
+    assert (payment.tickets, payment.chats, payment.messages) == (1, 1, 1)
+    assert payment.sentiment == {"negative": 1, "neutral": 0, "positive": 0}
+    assert payment.signals == [("frustration", 1)]
+    assert payment.keywords == [("hidden fee", 1), ("unclear", 1)]
+    assert payment.states == {"stuck": 1}  # 3.1 days at Payment (stuck after 72 h) then
+    assert payment.examples[0].number == at_payment.number
+    assert payment.examples[0].waited_seconds == round(3.1 * 86400)
+    # The CSAT belongs to the stage where the rated ticket was raised...
+    assert (payment.csat_count, payment.csat_average) == (1, 2.0)
+    # ...while the answer itself was given after completion.
+    assert confirmation.surveys == 1 and confirmation.comments[0].comment.startswith("The fee")
+    assert (confirmation.tickets, confirmation.sentiment["positive"]) == (1, 1)
+    assert confirmation.examples[0].number == done.number
+    assert cart.examples[0].number == at_cart.number
+
+
+def test_customers_outside_the_journey_are_counted_apart(tenant, purchase, ingest, now):
+    stranger = CustomerFactory(tenant=tenant)
+    early = CustomerFactory(tenant=tenant, external_id="early")
+    ingest([("early", "Cart viewed", now - timedelta(days=2))])
+    write(tenant, stranger, now - timedelta(days=3), "Hello", label="neutral")
+    write(tenant, early, now - timedelta(days=3), "Before entering", label="negative")
+    voice = voice_of(tenant, purchase)
+    assert sum(s.tickets for s in voice.stages) == 0
+    assert voice.outside == 4  # two tickets and two messages
+
+
+def test_a_later_run_takes_over_from_its_entry(tenant, purchase, ingest, now):
+    """A repeat buyer writes during their second purchase: the second run's stage counts."""
+    bob = CustomerFactory(tenant=tenant, external_id="bob")
+    day = timedelta(days=1)
+    ingest(
+        [
+            ("bob", "Cart viewed", now - 20 * day),
+            ("bob", "Order confirmed", now - 19 * day),
+            ("bob", "Cart viewed", now - 5 * day),
+            ("bob", "Checkout started", now - 4 * day),
+        ]
+    )
+    write(tenant, bob, now - 3 * day, "Shipping to Norway?", label="neutral")
+    voice = voice_of(tenant, purchase)
+    assert voice.stage(1).tickets == 1 and voice.stage(3).tickets == 0
+
+
+def _customers(tenant, ingest, now, prefix, count, start_days, last_event_for):
+    rows = []
+    for i in range(count):
+        name = f"{prefix}{i}"
+        base = now - timedelta(days=start_days) + timedelta(hours=i)
+        rows += [(name, "Cart viewed", base), (name, "Checkout started", base + timedelta(hours=1))]
+        rows += [(name, "Payment started", base + timedelta(hours=2))]
+        if last_event_for(i):
+            rows.append((name, "Order confirmed", base + timedelta(hours=3)))
+    ingest(rows)
+
+
+def test_insights_name_the_stage_whose_drop_off_and_negative_sentiment_rose(
+    tenant, purchase, ingest, now
+):
+    # Previous 30 days: 30 reach Payment, 27 confirm (10% drop-off).
+    _customers(tenant, ingest, now, "old", 30, 50, lambda i: i >= 3)
+    # Last 30 days: 30 reach Payment, 15 confirm (50% drop-off).
+    _customers(tenant, ingest, now, "new", 30, 20, lambda i: i % 2 == 0)
+    customers = {}
+    with tenant_context(tenant):
+        from tickets.models import Customer
+
+        customers = {c.external_id: c for c in Customer.objects.for_tenant(tenant)}
+    for i in range(12):  # messages written at Payment, mostly negative now, calm before
+        old_at = now - timedelta(days=50) + timedelta(hours=i, minutes=150)
+        new_at = now - timedelta(days=20) + timedelta(hours=i, minutes=150)
+        write(tenant, customers[f"old{i}"], old_at, "Q", label="neutral", keywords=["invoice"])
+        write(
+            tenant,
+            customers[f"new{i}"],
+            new_at,
+            "Fee?",
+            label="negative" if i < 9 else "neutral",
+            keywords=["hidden fee"] + (["unclear"] if i % 2 else []),
+        )
+    with tenant_context(tenant):
+        period = selectors.period_last_days(days=30)
+        funnel = selectors.journey_funnel(tenant=tenant, journey=purchase, period=period)
+        previous = selectors.journey_funnel(
+            tenant=tenant, journey=purchase, period=period.previous(), with_now=False
+        )
+        voice = selectors.journey_voice(tenant=tenant, journey=purchase, period=period)
+        previous_voice = selectors.journey_voice(
+            tenant=tenant, journey=purchase, period=period.previous()
+        )
+    insights = selectors.journey_insights(
+        funnel=funnel, previous_funnel=previous, voice=voice, previous_voice=previous_voice
+    )
+    assert [(i.kind, i.stage_name) for i in insights] == [
+        ("sentiment", "Payment"),
+        ("drop_off", "Payment"),
+    ]
+    sentiment, drop = insights
+    assert drop.headline == "Drop-off at Payment rose from 10% to 50%"
+    assert drop.detail == (
+        "15 of the 30 customers who reached Payment did not go on to Confirmation (50%), "
+        "against 3 of 30 (10%) in the previous 30 days: +40 points. "
+        "What they say there: “hidden fee” (12), “unclear” (6)."
+    )
+    assert sentiment.headline == "Negative sentiment at Payment rose from 0% to 75%"
+    assert "9 of the 12 messages" in sentiment.detail
+    assert len(drop.examples) == 3
+
+
+def test_no_insight_from_small_samples(tenant, purchase, ingest, now):
+    _customers(tenant, ingest, now, "old", 5, 50, lambda i: True)
+    _customers(tenant, ingest, now, "new", 5, 20, lambda i: False)
+    with tenant_context(tenant):
+        period = selectors.period_last_days(days=30)
+        funnel = selectors.journey_funnel(tenant=tenant, journey=purchase, period=period)
+        previous = selectors.journey_funnel(
+            tenant=tenant, journey=purchase, period=period.previous()
+        )
+    assert selectors.journey_insights(funnel=funnel, previous_funnel=previous) == []

@@ -1,0 +1,463 @@
+"""The rule layer for support signals: frustration, confusion, urgency, gratitude, churn risk.
+
+Each signal has cues (regular expressions with a weight). A cue counts less or not at all when it
+is negated ("not unclear", "no rush" is its own negative cue) and more when it is intensified
+("VERY confused!!!": an intensifier before it, the cue in capitals, repeated "!" or "?"). The
+weights of a signal add up and map to a score in [0, 1): ``1 - exp(-total)``; a signal is present
+at 0.5 or more (one plain strong cue is enough, one weak cue is not).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+SIGNAL_NAMES = ("frustration", "confusion", "urgency", "gratitude", "churn_risk")
+PRESENT_AT = 0.5
+
+_NEGATORS = re.compile(
+    r"\b(?:not|no|never|without|hardly|barely|neither|nor|isn't|aren't|wasn't|weren't|don't|"
+    r"doesn't|didn't|won't|wouldn't|can't|cannot|couldn't|shouldn't|haven't|hasn't|ain't|"
+    r"isnt|dont|doesnt|didnt|wont|wouldnt|cant|no longer)\b|n't\b",
+    re.IGNORECASE,
+)
+_INTENSIFIERS = re.compile(
+    r"\b(?:very|really|so|extremely|super|totally|completely|absolutely|incredibly|utterly|"
+    r"beyond|truly|seriously|highly|deeply|quite|way too|too)\b",
+    re.IGNORECASE,
+)
+_CLAUSE_BREAK = re.compile(r"[.!?;:,\n]|\bbut\b|\bhowever\b|\balthough\b", re.IGNORECASE)
+_SENTENCE_BREAK = re.compile(r"[.!?\n]+")
+_WORD = re.compile(r"[A-Za-z']+")
+
+
+@dataclass(frozen=True)
+class Cue:
+    pattern: re.Pattern
+    weight: float
+    negatable: bool = True
+
+
+def _cues(*specs: tuple) -> list[Cue]:
+    out = []
+    for spec in specs:
+        regex, weight, *rest = spec
+        out.append(Cue(re.compile(regex, re.IGNORECASE), weight, rest[0] if rest else True))
+    return out
+
+
+NUM = r"(?:\d+|two|three|four|five|six|seven|eight|nine|ten|several|many)"
+ORD = r"(?:second|third|fourth|fifth|sixth|\d+(?:st|nd|rd|th))"
+DAYS = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+
+CUES: dict[str, list[Cue]] = {
+    "frustration": _cues(
+        (r"\bfrustrat\w*", 1.0),
+        (r"\b(?:annoy(?:ed|ing)|irritat(?:ed|ing)|furious|angry|livid|pissed|infuriat\w*)\b", 1.0),
+        (r"\b(?:outrage\w*|disgust\w*|disgrace\w*|appalling|shocking|unbelievable)\b", 1.0),
+        (r"\b(?:ridiculous|unacceptable|absurd|pathetic|useless|hopeless|incompetent)\b", 1.0),
+        (r"\b(?:terrible|horrible|awful|worst|garbage|rubbish|trash)\b", 0.8),
+        (r"\bdisappoint(?:ed|ing)\b", 0.9),
+        (r"\b(?:fed up|sick of|tired of|had enough|enough is enough)\b", 1.0),
+        (r"\b(?:i'?m|i am|we'?re|we are) done\b|\bdone with (?:this|you)\b", 0.9),
+        (r"\b(?:a|absolute|complete|total) joke\b|\bis a joke\b", 1.0),
+        (r"\bseriously\s*\?|\bare you (?:kidding|serious)\b|\bhow hard can it be\b", 1.0, False),
+        (r"\bwaste of (?:my |our )?time\b|\bwhat a waste\b", 1.0),
+        (r"\b(?:do you even|what am i even|what are we even)\b", 1.0, False),
+        (
+            r"\b(?:nobody|no one|no-one)\b.{0,30}?\b(?:answer|respond|repl|read|care|pick|call|know)\w*",
+            0.9,
+            False,
+        ),
+        (
+            r"\bare you (?:a bot|a robot|even reading|listening)\b|\bone more time\b|\byou have until\b",
+            0.9,
+            False,
+        ),
+        (
+            r"\b(?:"
+            + NUM
+            + r"|"
+            + ORD
+            + r") \w+(?: \w+)? (?:this|in a|in the last) (?:week|month|year)\b",
+            0.8,
+            False,
+        ),
+        (r"\b" + NUM + r" (?:days|weeks|months) without\b", 0.9, False),
+        (r"\bit'?s been " + NUM + r" (?:days|weeks|months)\b", 0.4, False),
+        (r"\bfix (?:it|this) (?:now|today|immediately)\b|\bfix (?:it|this)\s*!", 0.8, False),
+        (r"\bagain\s*!", 0.6, False),
+        (r"\bthanks for nothing\b", 1.2, False),
+        (
+            r"\b(?:for|is) the " + ORD + r" time\b|\b" + ORD + r" time (?:i|we|this|today)\b",
+            0.8,
+            False,
+        ),
+        (
+            r"\b" + NUM + r" times (?:now|already|today|this)\b|\basked " + NUM + r" times\b",
+            0.8,
+            False,
+        ),
+        (r"\b(?:again and again|yet again|broken again|over and over)\b", 0.8, False),
+        (r"\b(?:every single|every) (?:time|week|day|month|update)\b", 0.4, False),
+        (r"\bstill (?:waiting|nothing|broken|no \w+|not|isn'?t|hasn'?t|haven'?t)\b", 0.4, False),
+        (r"\b(?:taking forever|painfully slow|far too long|in circles|copy-paste)\b", 0.9),
+        (r"\bon hold for\b|\bwaiting (?:on hold )?for (?:an hour|\d+ ?min\w*|hours)\b", 0.9),
+        (r"\bexplain(?:ed)? (?:this|it|everything) (?:" + NUM + r" times|twice|again)\b", 0.9),
+        (r"\b(?:ugh+|sigh|omg|wtf|ffs)\b", 0.8, False),
+        (r"\bnot (?:ok|okay|impressed)\b", 1.0, False),
+        (r"\bnot acceptable\b", 0.6, False),
+        (r"\bnever again\b|\bout of hand\b|\bgetting ridiculous\b", 0.8, False),
+        (r"\bhello\s*\?{2,}|\banyone\s*\?{2,}", 0.9, False),
+    ),
+    "confusion": _cues(
+        (r"\bconfus(?:ed|ing|ion)\b", 1.0),
+        (r"\bunclear\b|\bnot clear\b", 1.0),
+        (
+            r"\bmakes? no sense\b|\b(?:doesn't|does not|don't|didn't|dont|doesnt) make (?:any )?sense\b",
+            1.0,
+            False,
+        ),
+        (r"\bnothing (?:on this \w+ )?makes (?:any )?sense\b", 1.0, False),
+        (r"\bno idea (?:how|what|where|why|which|if|whether)\b", 1.0, False),
+        (
+            r"\b(?:don't|do not|didn't|dont|i can't|i cannot) (?:understand|get it|get how|get why|get what)\b",
+            1.0,
+            False,
+        ),
+        (
+            r"\b(?:don't|do not|dont) (?:know|see) (?:what|how|where|which|why|if) (?:to|i|we|it|this)\b",
+            1.0,
+            False,
+        ),
+        (r"\bi (?:don't|dont|do not) get (?:it|this|that|how|why|what)\b", 1.0, False),
+        (r"\bcan'?t (?:figure|work) out\b|\bcannot figure out\b|\bfigure out how\b", 1.0, False),
+        (r"\bnot sure (?:how|what|where|which|why|if|whether|i understand)\b", 0.9, False),
+        (r"\b(?:i'?m|i am|a bit|totally|completely|so) lost\b", 1.0),
+        (r"\bwhere (?:do|can|should) (?:i|we)\b", 1.0, False),
+        (
+            r"\bhow (?:do|can|should) (?:i|we)\b|\bhow am i supposed\b|\bwhat am i supposed\b",
+            1.0,
+            False,
+        ),
+        (r"\bhow (?:do i|to) even\b|\bhow (?:does|do) .{1,40}\bwork\b", 0.5, False),
+        (
+            r"\bwhere (?:did|has) .{1,30} go\b|\bwhere is the .{0,20}(?:button|option|setting|section|link|tab)\b",
+            1.0,
+            False,
+        ),
+        (r"\bwhat (?:does|do|is) .{1,40}\b(?:mean|supposed to)\b|\bwhat do you mean\b", 1.0, False),
+        (
+            r"\bwhich (?:one|button|email|address|plan|is it|is right|one is correct|is correct)\b|\bwhich .{1,25} should (?:i|we)\b",
+            0.9,
+            False,
+        ),
+        (r"\bare (?:those|these|they) the same\b|\bis that the same\b", 0.9, False),
+        (
+            r"\bcontradict\w*|\bsays? (?:one thing|different things)|\bsay different things\b",
+            1.0,
+            False,
+        ),
+        (
+            r"\b(?:can't|cannot|can not|cant|couldn't) (?:find|see|locate)\b|\bdon'?t see (?:a|the|an|any)\b",
+            0.6,
+            False,
+        ),
+        (r"\b(?:huh|wait,? so|dumb question|stupid question)\b", 0.9, False),
+        (
+            r"\bstuck (?:at|on) step\b|\bwhat (?:to do|do i do) next\b|\bwhat am i doing wrong\b",
+            1.0,
+            False,
+        ),
+        (r"\b(?:explain|clarify) (?:how|what|why|which|where|the difference)\b", 1.0, False),
+        (r"\bexplain\b|\bclarify\b", 0.5),
+        (r"\bdid (?:the|my) .{1,30} go through or not\b|\bor not\?", 0.9, False),
+        (r"\bimpossible to understand\b|\bso complicated\b|\bhard to understand\b", 1.0),
+    ),
+    "urgency": _cues(
+        (r"\burgent(?:ly)?\b|\basap\b|\ba\.s\.a\.p\.?|\bemergency\b|\bcritical\b", 1.0),
+        (r"\bimmediately\b|\bright (?:now|away)\b|\bat once\b|\bas soon as possible\b", 1.0),
+        (
+            r"\btime[- ]sensitive\b|\bdeadline\b|\bplease hurry\b|\bhurry\b|\bexpedite\b|\bescalate\b",
+            1.0,
+        ),
+        (
+            r"\b(?:still|been|keep) waiting\b|\bwaiting (?:since|for (?:a|an|my|the|someone|\d+|"
+            + NUM
+            + r"))",
+            0.8,
+            False,
+        ),
+        (
+            r"\bit'?s been "
+            + NUM
+            + r" (?:days|weeks|hours)\b|\bafter "
+            + NUM
+            + r" (?:days|weeks)\b|\b"
+            + NUM
+            + r" (?:days|weeks) (?:and|later|now|since)\b",
+            0.7,
+            False,
+        ),
+        (r"\b(?:outage|offline|unreachable)\b", 1.0),
+        (
+            r"\bno (?:electricity|power|internet|broadband|water|heating|signal|service)\b",
+            1.0,
+            False,
+        ),
+        (
+            r"\bstuck (?:at|in) (?:the )?(?:airport|hotel|station|reception|border|gate)\b",
+            1.0,
+            False,
+        ),
+        (r"\b(?:ran|run|running) out of\b", 0.5, False),
+        (r"\bexpir(?:es|ing|e) (?:today|tomorrow|tonight|next week|in \d+|soon)\b", 0.6, False),
+        (
+            r"\bwhere is my (?:order|package|parcel|refund|money|delivery)\b|\bwas supposed to (?:arrive|be delivered|ship)\b",
+            0.5,
+            False,
+        ),
+        (
+            r"\b(?:audit|payroll|board meeting|meeting|demo|exam|flight|launch|release|sale|wedding|interview|presentation|payment run)\b.{0,40}?\b(?:today|tonight|tomorrow|this afternoon|this morning|at noon|in \d+ (?:hours?|min\w*))\b",
+            0.9,
+            False,
+        ),
+        (
+            r"\b(?:today|tonight|tomorrow|this afternoon)\b.{0,30}?\b(?:audit|payroll|board meeting|meeting|demo|exam|flight|launch|release|sale|wedding|interview|presentation|payment run)\b",
+            0.9,
+            False,
+        ),
+        (
+            r"\b(?:site|server|app|website|service|system|portal|everything|it|email|network|lines?|shop|store|checkout|production|platform|servers?) (?:is|are|was|were|has been|have been|went|goes|'s) (?:all )?down\b",
+            1.0,
+        ),
+        (r"\bdown (?:for|since)\b|\bis down\b|\bare down\b|\bbeen down\b|(?-i:\bDOWN\b)", 0.9),
+        (
+            r"\b(?:due|submitted|signed|needed|resolved|fixed|sorted) (?:today|tonight|tomorrow|by)\b",
+            0.9,
+        ),
+        (
+            r"\b(?:by|before|until) (?:"
+            + DAYS
+            + r"|tomorrow|tonight|midnight|noon|end of (?:day|the day)|eod|\d{1,2} ?(?:am|pm))\b",
+            0.6,
+        ),
+        (r"\b(?:today|tonight|tomorrow|this afternoon)\b", 0.4),
+        (
+            r"\b(?:leaves?|starts?|begins?|expires?|due|closes?|demo|meeting|session|flight|tournament|have|has|need \w+)\b.{0,40}?\bin (?:an|one|\d+|two|three|"
+            + NUM
+            + r") (?:hour|hours|minutes|mins|min)\b",
+            0.8,
+        ),
+        (
+            r"\b(?:losing|costing us|costs us) (?:money|orders|sales|customers|business)\b|\bcosting us\b",
+            1.0,
+        ),
+        (r"\b(?:whole|entire) (?:team|company|office|staff)\b", 0.5),
+        (
+            r"\ball (?:our |of our )?(?:users|customers|staff)\b|\b(?:customers|users|people) (?:are )?(?:waiting|calling|trying|cannot|can't)\b",
+            0.8,
+        ),
+        (
+            r"\b"
+            + NUM
+            + r" (?:people|users|customers) (?:can't|cannot)\b|\bcan'?t work\b|\bblocking\b",
+            0.8,
+        ),
+        (
+            r"\bneed (?:it|this|help|an answer|the \w+|someone) (?:fast|today|now|quickly|urgently|right)\b|\bneed(?:ed)? (?:this|it) (?:fixed|sorted|resolved) (?:today|now)\b",
+            1.0,
+        ),
+        (r"(?-i:\bNOW\b)", 0.8, False),
+        (r"\bhelp\s*!{1,}", 0.4, False),
+        (
+            r"\bno rush\b|\bno hurry\b|\bnot (?:urgent|a big deal|in a hurry|time[- ]critical)\b|\bwhenever you (?:get a chance|have time|can)\b|\bwhen you have time\b",
+            -1.5,
+            False,
+        ),
+    ),
+    "gratitude": _cues(
+        (r"\bthank(?:s| you)\b(?! in advance)(?! for nothing)(?! for your patience)", 1.0),
+        (r"\b(?:thx|thanx|ty|tysm|thnx|thank u)\b", 0.9),
+        (r"\bappreciat(?:e|ed|ion)\b", 0.9),
+        (r"\bgrateful\b|\bkudos\b|\bshout-?out\b|\bmuch obliged\b", 1.0),
+        (
+            r"\byou(?:'re| are| guys are)? (?:a star|amazing|the best|legends?|a lifesaver)\b|\blegends\b|\byou (?:guys )?rock\b",
+            1.0,
+        ),
+        (r"\bsaved (?:my|our) (?:day|week|afternoon|life|bacon)\b", 1.0),
+        (r"^\s*cheers\b", 0.8, False),
+        (
+            r"\bthanks in advance\b|\bthank you in advance\b|\bno thanks\b|\b(?:would|i'd|we'd) appreciate\b|\bthanks for nothing\b",
+            -2.0,
+            False,
+        ),
+    ),
+    "churn_risk": _cues(
+        (
+            r"\bcancel(?:l?ing|l?ed|lation)? (?:my|our|the|your|this) (?:subscription|account|membership|contract|plan|service|broadband|internet)\b",
+            1.0,
+        ),
+        (
+            r"\bcancel(?:l?ing)? (?:everything|it)\b|\bcancel(?:l?ing)? at this point\b|\b(?:considering|thinking about|going to) cancel\w*",
+            1.0,
+        ),
+        (r"\bclos(?:e|ing) (?:all )?(?:my|our) accounts?\b|\bdelete my (?:account|data)\b", 1.0),
+        (
+            r"\bswitch(?:ing|ed)? (?:to|over|provider|providers|supplier|banks?|vendors?)\b|\bswitch to\b|\bgoing back to\b",
+            1.0,
+        ),
+        (
+            r"\b(?:moving|move|migrating|migrate) (?:all )?(?:our |my )?(?:team |business |accounts? )?to (?:another|a different|a green|a new (?:bank|provider|host|vendor))\b",
+            1.0,
+        ),
+        (r"\b(?:moving|move|migrating) (?:our \w+ )?to [A-Z][\w]+", 0.8, False),
+        (
+            r"\b(?:another|a different|other) (?:provider|vendor|bank|airline|host|network|supplier|company|service|tool|options)\b|\balternatives\b|\bshopping around\b",
+            0.9,
+        ),
+        (r"\bcompetitor\b|\btak(?:e|ing) (?:my|our) business elsewhere\b|\belsewhere\b", 1.0),
+        (
+            r"\blost a customer\b|\bwe'?re out\b|\bwe are leaving\b|\bleaving at renewal\b|\blast order\b",
+            1.0,
+            False,
+        ),
+        (
+            r"\b(?:won'?t|will not|not|never) (?:be )?(?:renew(?:ing)?|continu(?:e|ing)|ordering|shop(?:ping)?|order(?:ing)? again|buy(?:ing)? again)\b|\bnot to renew\b",
+            1.0,
+            False,
+        ),
+        (
+            r"\bporting my number\b|\buninstall\w*|\bunsubscribe me\b|\bdispute the charge\b|\bnot paying for\b",
+            0.9,
+        ),
+        (
+            r"\bi'?m done\b|\bdone with (?:this|you)\b|\bno longer (?:use|need|want)\b|\bdon'?t want it anymore\b",
+            0.8,
+            False,
+        ),
+        (
+            r"\bnot (?:playing|using|buying|ordering|shopping|flying|paying)\b.{0,40}?\banymore\b",
+            1.0,
+            False,
+        ),
+        (
+            r"\bnot (?:cancel+ing|planning to (?:switch|cancel|leave))\b|\b(?:wouldn'?t|would not|won'?t|will not) (?:switch|cancel|leave)\b",
+            -2.0,
+            False,
+        ),
+    ),
+}
+
+
+def _preceding_words(text: str, start: int, count: int) -> str:
+    clause_start = 0
+    for match in _CLAUSE_BREAK.finditer(text, 0, start):
+        clause_start = match.end()
+    words = _WORD.findall(text[clause_start:start])
+    return " ".join(words[-count:])
+
+
+def _clause_prefix(text: str, start: int) -> str:
+    """The text of the sentence before ``start`` (to find "although ..." before a cue)."""
+    left = 0
+    for match in _SENTENCE_BREAK.finditer(text, 0, start):
+        left = match.end()
+    return text[left:start]
+
+
+def _sentence_of(text: str, start: int, end: int) -> str:
+    left = 0
+    for match in _SENTENCE_BREAK.finditer(text, 0, start):
+        left = match.start() + 1 if match.end() <= start else left
+    right_match = re.compile(r"[.\n]").search(text, end)
+    right = right_match.start() if right_match else len(text)
+    return text[left:right]
+
+
+def _is_shouting(text: str) -> bool:
+    """Mostly capitals: over the whole message, or in one sentence of three words or more."""
+    words = re.findall(r"[A-Za-z]{2,}", text)
+    caps = [w for w in words if w.isupper() and len(w) >= 3]
+    if len(caps) >= 3 and len(caps) >= 0.4 * len(words):
+        return True
+    for sentence in re.split(r"[.!?\n]+", text):
+        words = re.findall(r"[A-Za-z]{2,}", sentence)
+        if len(words) >= 3 and sum(1 for w in words if w.isupper()) >= 0.75 * len(words):
+            return True
+    return False
+
+
+def detect_signals(text: str) -> dict[str, dict]:
+    """``{signal: {"score": float, "phrases": [..]}}`` for every signal (score 0 when absent)."""
+    results: dict[str, dict] = {}
+    emphatic = bool(re.search(r"!{2,}|\?{2,}|\?!|!\?", text))
+    for name, cues in CUES.items():
+        total = 0.0
+        phrases: list[str] = []
+        for cue in cues:
+            for match in cue.pattern.finditer(text):
+                weight = cue.weight
+                if weight > 0 and cue.negatable:
+                    before = _preceding_words(text, match.start(), 3)
+                    if _NEGATORS.search(before):
+                        continue
+                    if _INTENSIFIERS.search(_preceding_words(text, match.start(), 2)):
+                        weight *= 1.3
+                    letters = re.sub(r"[^A-Za-z]", "", match.group(0))
+                    if len(letters) >= 3 and letters.isupper():
+                        weight *= 1.3
+                if weight > 0:
+                    sentence = _sentence_of(text, match.start(), match.end())
+                    if emphatic and re.search(r"!{2,}|\?{2,}|\?!|!\?", text[match.start() :]):
+                        weight *= 1.2
+                    if name == "frustration" and re.search(
+                        r"\b(?:although|though|even though|despite)\b",
+                        _clause_prefix(text, match.start()),
+                        re.IGNORECASE,
+                    ):
+                        weight *= 0.5
+                    if name == "gratitude" and re.search(
+                        r"\bbut\b|\bstill (?:not|no|broken|there|the same)\b",
+                        text[match.end() :],
+                        re.IGNORECASE,
+                    ):
+                        weight *= 0.3
+                    del sentence
+                    phrase = match.group(0).strip().lower()
+                    if phrase not in phrases:
+                        phrases.append(phrase)
+                total += weight
+        if name == "frustration" and _is_shouting(text):
+            total += 0.8
+            phrases.append("(capitals)")
+        if name == "gratitude" and total > 0:
+            total = _discount_closing_thanks(text, total)
+        score = 1.0 - math.exp(-max(total, 0.0))
+        results[name] = {"score": round(score, 3), "phrases": phrases if score > 0 else []}
+    return results
+
+
+_CLOSING_THANKS = re.compile(
+    r"(?:^|[.!?,]\s+)(?:thanks|thank you|many thanks|thx|ty)(?: again)?[,.! ]*(?:[A-Z][a-z]+)?[.! ]*$",
+    re.IGNORECASE,
+)
+_REQUEST = re.compile(
+    r"\?|\b(?:please|could you|can you|can i|would you|i'd like|we'd like|is it possible)\b",
+    re.IGNORECASE,
+)
+
+
+def _discount_closing_thanks(text: str, total: float) -> float:
+    """A lone "Thanks, Maria" closing a request is politeness, not gratitude."""
+    match = _CLOSING_THANKS.search(text.strip())
+    if match and _REQUEST.search(text[: match.start()]) and match.start() > 0:
+        other = len(re.findall(r"\bthank|\bappreciat|\bgrateful", text[: match.start()], re.I))
+        if other == 0:
+            return total * 0.3
+    return total
+
+
+def present(signals: dict[str, dict]) -> list[str]:
+    return [name for name in SIGNAL_NAMES if signals.get(name, {}).get("score", 0) >= PRESENT_AT]

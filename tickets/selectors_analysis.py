@@ -1,0 +1,191 @@
+"""Reads of the message analysis pipeline: pending work, per-message results, trends, exports."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db.models import Avg, Count, Min, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from helpdesk.tenancy.models import Tenant
+from tickets.models import (
+    SIGNALS,
+    AnalysisCorrection,
+    AuthorType,
+    Customer,
+    Message,
+    MessageAnalysis,
+)
+
+PRESENT_AT = 0.5
+
+
+def message_ids_pending(*, tenant: Tenant, before: datetime, limit: int = 1000) -> list[int]:
+    """Customer messages still waiting for analysis, created before ``before``, oldest first."""
+    return list(
+        Message.objects.for_tenant(tenant)
+        .filter(analysis_state="pending", created_at__lte=before)
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def message_ids_for_batch(*, tenant: Tenant, message_id: int, limit: int) -> list[int]:
+    """The message itself plus the oldest other pending messages of the tenant (one batch)."""
+    others = list(
+        Message.objects.for_tenant(tenant)
+        .filter(analysis_state="pending")
+        .exclude(pk=message_id)
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)[: max(limit - 1, 0)]
+    )
+    return [message_id, *others]
+
+
+def tenant_ids_with_pending_analysis(*, before: datetime) -> list[int]:
+    """Inside ``system_context``: tenants with customer messages pending since before ``before``."""
+    return list(
+        Message.objects.filter(analysis_state="pending", created_at__lte=before)
+        .order_by()
+        .values_list("tenant_id", flat=True)
+        .distinct()
+    )
+
+
+def message_get(*, tenant: Tenant, public_id) -> Message | None:
+    return (
+        Message.objects.for_tenant(tenant)
+        .filter(public_id=public_id)
+        .select_related("ticket")
+        .first()
+    )
+
+
+def message_analysis_get(*, tenant: Tenant, message: Message) -> MessageAnalysis | None:
+    return MessageAnalysis.objects.for_tenant(tenant).filter(message=message).first()
+
+
+def message_corrections(*, tenant: Tenant, message: Message) -> dict[str, AnalysisCorrection]:
+    return {
+        c.field: c
+        for c in AnalysisCorrection.objects.for_tenant(tenant)
+        .filter(message=message)
+        .select_related("corrected_by")
+    }
+
+
+def analysis_reason(analysis: MessageAnalysis | None) -> str:
+    """The hover text of a message's marker: label, score and the phrases behind each signal."""
+    if analysis is None:
+        return "Not analysed yet."
+    if not analysis.is_supported_language:
+        return f"Language {analysis.language or 'unknown'}: stored, not scored."
+    parts = [f"{analysis.sentiment_label.capitalize()} ({analysis.sentiment_score:+.2f})"]
+    for name in SIGNALS:
+        signal = (analysis.signals or {}).get(name) or {}
+        if signal.get("score", 0) >= PRESENT_AT:
+            phrases = ", ".join(f"“{p}”" for p in signal.get("phrases", [])[:3])
+            label = name.replace("_", " ")
+            parts.append(f"{label}: {phrases}" if phrases else label)
+    return "; ".join(parts)
+
+
+def customer_sentiment_trend(*, tenant: Tenant, customer: Customer, days: int = 90) -> dict:
+    """The customer's sentiment over time: one point per day (mean score), latest, first, worst.
+
+    Read from ``MessageAnalysis`` (indexed on tenant, customer, message time), which every
+    analysed message updates; there is no copy on the customer row to keep in sync.
+    """
+    since = timezone.now() - timedelta(days=days)
+    rows = (
+        MessageAnalysis.objects.for_tenant(tenant)
+        .filter(customer=customer, is_supported_language=True, message_created_at__gte=since)
+        .exclude(sentiment_label="")
+    )
+    points = list(
+        rows.annotate(day=TruncDate("message_created_at"))
+        .values("day")
+        .annotate(score=Avg("sentiment_score"), messages=Count("id"))
+        .order_by("day")
+    )
+    ordered = list(
+        rows.order_by("message_created_at", "id").values_list("sentiment_score", flat=True)
+    )
+    return {
+        "points": [
+            {"day": p["day"].isoformat(), "score": round(p["score"], 3), "messages": p["messages"]}
+            for p in points
+        ],
+        "latest": ordered[-1] if ordered else None,
+        "first": ordered[0] if ordered else None,
+        "trend": round(ordered[-1] - ordered[0], 4) if len(ordered) > 1 else 0.0,
+        "worst": rows.aggregate(worst=Min("sentiment_score"))["worst"],
+    }
+
+
+def corrections_labelled_set(*, tenant: Tenant) -> QuerySet[AnalysisCorrection]:
+    """Corrections with their message, for the labelled-set export (oldest first)."""
+    return (
+        AnalysisCorrection.objects.for_tenant(tenant)
+        .filter(message__author_type=AuthorType.CUSTOMER)
+        .select_related("message")
+        .order_by("created_at", "id")
+    )
+
+
+def analysis_evaluation(*, tenant: Tenant, model_version: str = "") -> dict:
+    """Precision and recall of the analyser against the tenant's corrections.
+
+    A message counts as reviewed for a field once anyone corrected that field on it; for every
+    other analysed message the prediction is taken as accepted (agents see the marker on every
+    message). The figures are therefore an upper bound that tightens as agents correct more;
+    ``corrections`` says how many judgements stand behind them.
+    """
+    analyses = MessageAnalysis.objects.for_tenant(tenant).filter(is_supported_language=True)
+    if model_version:
+        analyses = analyses.filter(model_version=model_version)
+    rows = list(
+        analyses.exclude(sentiment_label="").values("message_id", "sentiment_label", "signals")
+    )
+    corrections = {
+        (c["message_id"], c["field"]): c["corrected"]
+        for c in AnalysisCorrection.objects.for_tenant(tenant)
+        .filter(message_id__in=[r["message_id"] for r in rows])
+        .values("message_id", "field", "corrected")
+    }
+
+    def pr(pairs: list[tuple[bool, bool]]) -> dict:
+        tp = sum(1 for p, t in pairs if p and t)
+        fp = sum(1 for p, t in pairs if p and not t)
+        fn = sum(1 for p, t in pairs if t and not p)
+        return {
+            "precision": tp / (tp + fp) if tp + fp else None,
+            "recall": tp / (tp + fn) if tp + fn else None,
+            "support": tp + fn,
+        }
+
+    report: dict = {"messages": len(rows), "sentiment": {}, "signals": {}}
+    truth = [corrections.get((r["message_id"], "sentiment"), r["sentiment_label"]) for r in rows]
+    for label in ("negative", "neutral", "positive"):
+        report["sentiment"][label] = pr(
+            [(r["sentiment_label"] == label, t == label) for r, t in zip(rows, truth, strict=True)]
+        )
+    report["sentiment"]["accuracy"] = (
+        sum(1 for r, t in zip(rows, truth, strict=True) if r["sentiment_label"] == t) / len(rows)
+        if rows
+        else None
+    )
+    report["sentiment"]["corrections"] = sum(1 for (_m, f) in corrections if f == "sentiment")
+    for name in SIGNALS:
+        pairs = []
+        for r in rows:
+            predicted = (r["signals"] or {}).get(name, {}).get("score", 0) >= PRESENT_AT
+            corrected = corrections.get((r["message_id"], name))
+            actual = predicted if corrected is None else corrected == "present"
+            pairs.append((predicted, actual))
+        report["signals"][name] = {
+            **pr(pairs),
+            "corrections": sum(1 for (_m, f) in corrections if f == name),
+        }
+    return report
