@@ -58,7 +58,9 @@ def seed() -> tuple[int, str]:
     tenant, _ = Tenant.objects.get_or_create(
         slug=SLUG, defaults={"name": "Chat bench", "reference_prefix": "CHB"}
     )
-    user, created = User.objects.get_or_create(email=AGENT_EMAIL, defaults={"full_name": "Bea Bench"})
+    user, created = User.objects.get_or_create(
+        email=AGENT_EMAIL, defaults={"full_name": "Bea Bench"}
+    )
     if created:
         user.set_unusable_password()
         user.save()
@@ -107,7 +109,7 @@ def start_server(port: int) -> subprocess.Popen:
         "--port",
         str(port),
         "--ws",
-        "websockets",
+        os.environ.get("BENCH_WS", "websockets"),  # as in docker-compose,
         "--log-level",
         "warning",
         "--no-access-log",
@@ -155,7 +157,7 @@ async def one_chat(index: int, port: int, tenant_id: int, cookie: str, rounds: i
     )
     await customer.send(type="hello", token=token, cursor=0)
     await customer.wait(lambda f: f["type"] == "ready")
-    await customer.send(type="message", id=f"c{index}-start", body=f"chat {index}", token=token)
+    await customer.send(type="message", id=f"c{index:04d}-start", body=f"chat {index}", token=token)
     await customer.wait(is_message(f"chat {index}"))
     chat = await sync_to_async(chat_public_id)(tenant_id, token)
 
@@ -175,10 +177,10 @@ async def one_chat(index: int, port: int, tenant_id: int, cookie: str, rounds: i
     for n in range(rounds + warmup):
         question, answer = f"q {index}.{n}", f"a {index}.{n}"
         started = time.perf_counter()
-        await customer.send(type="message", id=f"c{index}-{n}", body=question, token=token)
+        await customer.send(type="message", id=f"c{index:04d}-{n:06d}", body=question, token=token)
         await agent.wait(is_message(question))
         arrived = time.perf_counter()
-        await agent.send(action="message", chat=chat, id=f"a{index}-{n}", body=answer)
+        await agent.send(action="message", chat=chat, id=f"a{index:04d}-{n:06d}", body=answer)
         await customer.wait(is_message(answer))
         done = time.perf_counter()
 
@@ -217,10 +219,7 @@ def summary(name: str, values: list[float]) -> dict:
 async def run(args, port: int, tenant_id: int, cookie: str) -> list[dict]:
     started = time.perf_counter()
     results = await asyncio.gather(
-        *(
-            one_chat(i, port, tenant_id, cookie, args.rounds, args.warmup)
-            for i in range(args.chats)
-        )
+        *(one_chat(i, port, tenant_id, cookie, args.rounds, args.warmup) for i in range(args.chats))
     )
     elapsed = time.perf_counter() - started
     round_trips = [v for r in results for v in r[0]]
@@ -234,7 +233,9 @@ async def run(args, port: int, tenant_id: int, cookie: str) -> list[dict]:
     ]
     for row in rows:
         row["chats"] = args.chats
-    print(f"{args.chats} chats x {args.rounds} rounds in {elapsed:.1f} s, {stored / elapsed:.0f} stored messages/s")
+    print(
+        f"{args.chats} chats x {args.rounds} rounds in {elapsed:.1f} s, {stored / elapsed:.0f} stored messages/s"
+    )
     return rows
 
 

@@ -7,7 +7,8 @@ from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 
 from empathy_metrics import exports
@@ -135,6 +136,10 @@ def drill(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     tenant = request.tenant
     now = timezone.now()
     metric = request.GET.get("metric", "")
+    if not metric:  # nothing chosen: the figures to choose from are on the dashboard
+        back = urlencode(query_params(request))
+        target = reverse("metrics:dashboard", kwargs={"tenant_slug": tenant_slug})
+        return redirect(f"{target}?{back}" if back else target)
     signal = request.GET.get("signal", "")[:40]
     keyword = request.GET.get("keyword", "")[:100]
     try:
@@ -179,9 +184,10 @@ def drill(request: HttpRequest, tenant_slug: str) -> HttpResponse:
 
 @tenant_view(Perm.DASHBOARDS_VIEW)
 def export(request: HttpRequest, tenant_slug: str) -> HttpResponse:
-    """CSV of any dashboard table (``table=``), the per-ticket export, or a drill-down list."""
+    """CSV of any dashboard table (``table=``, default the headline cards), the per-ticket
+    export (``table=tickets``), or a drill-down list (``table=drill&metric=...``)."""
     now = timezone.now()
-    table = request.GET.get("table", "")
+    table = request.GET.get("table", "") or "cards"
     try:
         period, filters, bucket = parse_request(request, now=now)
         return exports.export_response(

@@ -17,7 +17,7 @@ from journeys import selectors, services
 from journeys.forms import PERIOD_CHOICES, FunnelFilterForm, JourneyForm, StageFormSet
 from journeys.models import Journey
 
-CHART_WIDTH = 640
+CHART_WIDTH = 760
 CHART_ROW = 56
 CHART_BAR = 30
 NEW_JOURNEY_ROWS = 4
@@ -282,7 +282,7 @@ def tracking_page(request: HttpRequest, tenant_slug: str) -> HttpResponse:
         "snippet_url": request.build_absolute_uri(f"/{settings.STATIC_URL.strip('/')}/js/track.js"),
         "keys": keys,
         "can_manage_keys": _can(request, Perm.APIKEYS_MANAGE),
-        "events": list(selectors.event_list(tenant=tenant)[:50]),
+        "events": list(selectors.event_list(tenant=tenant)[:25]),
         "event_names": selectors.event_names_recent(tenant=tenant),
     }
     return render(request, "journeys/tracking.html", context)

@@ -41,10 +41,19 @@ from helpdesk.tenancy.models import Membership, Tenant
 from helpdesk.tenancy.policy import Perm, role_has_perm
 from helpdesk.tenancy.selectors import tenant_get_by_slug
 from tickets import selectors_chat as selectors
+from tickets.models import ChatSession
 from tickets.services import chat as chat_services
 from tickets.services.webform import RateLimited, client_address
 
 MAX_FRAME_CHARS = 20_000
+
+
+def _db(func):
+    """A database call of a chat socket. It runs on the thread pool (``thread_sensitive=False``):
+    Channels would otherwise run every socket's database work of the process one at a time on a
+    single thread, so one slow call would hold up every chat. Each call is self-contained (it
+    opens its tenant's scope and transaction itself)."""
+    return database_sync_to_async(func, thread_sensitive=False)
 
 
 def _errors(exc: ValidationError) -> str:
@@ -61,12 +70,17 @@ def _scope_ip(scope) -> str:
 # --- Database calls (each opens the tenant's scope itself) ---------------------------------
 
 
-@database_sync_to_async
+@_db
 def _tenant(slug: str) -> Tenant | None:
     return tenant_get_by_slug(slug=slug)
 
 
-@database_sync_to_async
+@_db
+def _tenant_by_id(tenant_id: int) -> Tenant:
+    return Tenant.objects.get(pk=tenant_id)
+
+
+@_db
 def _resume(tenant: Tenant, token: str) -> dict | None:
     with tenant_context(tenant):
         session = selectors.chat_session_get_by_token(tenant=tenant, token=token)
@@ -80,13 +94,13 @@ def _resume(tenant: Tenant, token: str) -> dict | None:
         }
 
 
-@database_sync_to_async
+@_db
 def _wait_seconds(tenant: Tenant) -> int:
     with tenant_context(tenant):
         return selectors.chat_wait_seconds(tenant=tenant)
 
 
-@database_sync_to_async
+@_db
 def _start(tenant: Tenant, content: dict, client_ip: str) -> dict:
     arguments = {
         "tenant": tenant,
@@ -113,10 +127,10 @@ def _start(tenant: Tenant, content: dict, client_ip: str) -> dict:
         }
 
 
-@database_sync_to_async
+@_db
 def _customer_post(tenant: Tenant, session_id: int, content: dict) -> tuple[dict, int]:
     with tenant_context(tenant):
-        session = selectors.chat_session_get_by_pk(tenant=tenant, pk=session_id)
+        session = ChatSession(pk=session_id, tenant=tenant)  # the service locks and loads it
         message, _created = chat_services.chat_customer_message(
             tenant=tenant,
             session=session,
@@ -126,10 +140,10 @@ def _customer_post(tenant: Tenant, session_id: int, content: dict) -> tuple[dict
         return selectors.chat_message_payload(message, for_staff=False), message.ticket_id
 
 
-@database_sync_to_async
+@_db
 def _convert(tenant: Tenant, session_id: int, email: str, name: str) -> dict:
     with tenant_context(tenant):
-        session = selectors.chat_session_get_by_pk(tenant=tenant, pk=session_id)
+        session = ChatSession(pk=session_id, tenant=tenant)  # the service locks and loads it
         session = chat_services.chat_convert_to_email(
             tenant=tenant, session=session, email=email, name=name
         )
@@ -137,15 +151,14 @@ def _convert(tenant: Tenant, session_id: int, email: str, name: str) -> dict:
         return selectors.chat_session_state(tenant=tenant, session=session)
 
 
-@database_sync_to_async
-def _end(tenant: Tenant, session_id: int, user_id: int | None = None) -> None:
+@_db
+def _end(tenant: Tenant, session_id: int, actor: User | None = None) -> None:
     with tenant_context(tenant):
-        session = selectors.chat_session_get_by_pk(tenant=tenant, pk=session_id)
-        actor = User.objects.get(pk=user_id) if user_id else None
+        session = ChatSession(pk=session_id, tenant=tenant)  # the service locks and loads it
         chat_services.chat_end(tenant=tenant, session=session, actor=actor)
 
 
-@database_sync_to_async
+@_db
 def _messages_after(tenant: Tenant, ticket_id: int, cursor: int, for_staff: bool) -> list[dict]:
     with tenant_context(tenant):
         return [
@@ -156,15 +169,19 @@ def _messages_after(tenant: Tenant, ticket_id: int, cursor: int, for_staff: bool
         ]
 
 
-@database_sync_to_async
+@_db
+def _user(user_id: int) -> User:
+    return User.objects.get(pk=user_id)
+
+
+@_db
 def _role_allows(tenant_id: int, user_id: int, perm: Perm) -> bool:
     membership = Membership.objects.filter(tenant_id=tenant_id, user_id=user_id).first()
     return membership is not None and role_has_perm(membership.role, perm)
 
 
-@database_sync_to_async
-def _agent_open(tenant_id: int, public_id: uuid.UUID) -> dict | None:
-    tenant = Tenant.objects.get(pk=tenant_id)
+@_db
+def _agent_open(tenant: Tenant, public_id: uuid.UUID) -> dict | None:
     with tenant_context(tenant):
         session = selectors.chat_session_get(tenant=tenant, public_id=public_id)
         if session is None or session.ticket_id is None:
@@ -172,15 +189,14 @@ def _agent_open(tenant_id: int, public_id: uuid.UUID) -> dict | None:
         return selectors.chat_session_card(tenant=tenant, session=session)
 
 
-@database_sync_to_async
-def _agent_post(tenant_id: int, user_id: int, session_id: int, content: dict) -> dict:
-    tenant = Tenant.objects.get(pk=tenant_id)
+@_db
+def _agent_post(tenant: Tenant, agent: User, session_id: int, content: dict) -> dict:
     with tenant_context(tenant):
-        session = selectors.chat_session_get_by_pk(tenant=tenant, pk=session_id)
+        session = ChatSession(pk=session_id, tenant=tenant)  # the service locks and loads it
         message, _created = chat_services.chat_agent_message(
             tenant=tenant,
             session=session,
-            agent=User.objects.get(pk=user_id),
+            agent=agent,
             body=_text(content.get("body")),
             client_id=_text(content.get("id")),
             is_internal=content.get("internal") is True,
@@ -437,13 +453,13 @@ class ChatAgentConsumer(TenantConsumer, _ChatSocket):
         return [chat_services.chat_list_group(self.tenant_id)]
 
     async def on_connected(self) -> None:
-        self.chat_tenant = await database_sync_to_async(Tenant.objects.get)(pk=self.tenant_id)
+        self.chat_tenant = await _tenant_by_id(self.tenant_id)
         self.session_id = None
         self.ticket_id = None
         self.chat_public_id = ""
         self.cursor = 0
-        user = self.scope["user"]
-        self.agent_name = user.first_name
+        self.agent = await _user(self.member.user_id)
+        self.agent_name = self.agent.first_name
         await self.send_json(
             {
                 "type": "hello",
@@ -498,7 +514,7 @@ class ChatAgentConsumer(TenantConsumer, _ChatSocket):
             public_id = uuid.UUID(_text(content.get("chat")))
         except ValueError:
             public_id = None
-        card = await _agent_open(self.tenant_id, public_id) if public_id else None
+        card = await _agent_open(self.chat_tenant, public_id) if public_id else None
         if card is None:
             await self.send_json({"type": "error", "message": "Not found."})
             return
@@ -515,9 +531,7 @@ class ChatAgentConsumer(TenantConsumer, _ChatSocket):
     async def _message(self, content: dict) -> None:
         client_id = _text(content.get("id"))
         try:
-            payload = await _agent_post(
-                self.tenant_id, self.member.user_id, self.session_id, content
-            )
+            payload = await _agent_post(self.chat_tenant, self.agent, self.session_id, content)
         except ValidationError as exc:
             await self.send_json({"type": "error", "client_id": client_id, "message": _errors(exc)})
             return
@@ -528,7 +542,7 @@ class ChatAgentConsumer(TenantConsumer, _ChatSocket):
         await self._typing(who="agent", name=self.agent_name, typing=content.get("typing") is True)
 
     async def _end_chat(self, content: dict) -> None:
-        await _end(self.chat_tenant, self.session_id, self.member.user_id)
+        await _end(self.chat_tenant, self.session_id, self.agent)
 
     # Group messages
 

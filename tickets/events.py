@@ -79,6 +79,12 @@ def agent_payload(*, event: TicketEvent, ticket: Ticket, actor: User | None) -> 
 
 
 def publish_event_on_commit(*, event: TicketEvent, ticket: Ticket, actor: User | None) -> None:
+    # The customer's status page: public events only, as customer-safe entries (decided here,
+    # at publish time, and sent after commit by the status service, before the staff sockets
+    # below wake their pages up).
+    from tickets.services.status import status_event_recorded  # services import this module
+
+    status_event_recorded(event=event, ticket=ticket)
     payload = agent_payload(event=event, ticket=ticket, actor=actor)
     group_send_on_commit(
         ticket_group(event.tenant_id, ticket.pk), {"type": "ticket.event", "event": payload}
@@ -87,8 +93,3 @@ def publish_event_on_commit(*, event: TicketEvent, ticket: Ticket, actor: User |
         tenant_group(event.tenant_id),
         {"type": "queue.changed", "ticket": ticket.number, "kind": event.kind, "cursor": event.pk},
     )
-    # The customer's status page: public events only, as customer-safe entries (decided here,
-    # at publish time, and sent after commit by the status service).
-    from tickets.services.status import status_event_recorded  # services import this module
-
-    status_event_recorded(event=event, ticket=ticket)

@@ -10,5 +10,4 @@ urlpatterns = [
     path("<str:token>/", status.status_page, name="page"),
     path("<str:token>/events/", status.status_events, name="events"),
     path("<str:token>/reply/", status.status_reply, name="reply"),
-    path("<str:token>/feedback/", status.status_feedback, name="feedback"),
 ]

@@ -40,7 +40,12 @@ class Insight:
 
 
 def _pct(value: float) -> str:
-    return f"{value * 100:.0f}%"
+    return f"{round(value * 100)}%"
+
+
+def _points(now: float, before: float) -> str:
+    """The change in whole points, as the two rounded percentages shown beside it differ."""
+    return f"{round(now * 100) - round(before * 100):+d} points"
 
 
 def _said(voice: Voice | None, stage: int) -> tuple[list, list, str]:
@@ -88,7 +93,7 @@ def journey_insights(
                     f"{stage.name} did not go on to {stage.next_name} "
                     f"({_pct(stage.drop_off_rate)}), against {before.drop_off:,} of "
                     f"{before.reached:,} ({_pct(before.drop_off_rate)}) in {previous_name}: "
-                    f"{rise:+.0f} points.{said}"
+                    f"{_points(stage.drop_off_rate, before.drop_off_rate)}.{said}"
                 ),
                 current=stage.drop_off_rate,
                 previous=before.drop_off_rate,
@@ -119,7 +124,8 @@ def journey_insights(
                         f"{stage.sentiment['negative']:,} of the {stage.scored:,} messages from "
                         f"customers at {stage.name} were negative ({_pct(now_share)}), against "
                         f"{before.sentiment['negative']:,} of {before.scored:,} "
-                        f"({_pct(then_share)}) in {previous_name}: {rise:+.0f} points.{said}"
+                        f"({_pct(then_share)}) in {previous_name}: "
+                        f"{_points(now_share, then_share)}.{said}"
                     ),
                     current=now_share,
                     previous=then_share,

@@ -20,6 +20,7 @@ from journeys.selectors.funnels import Period, journey_stages
 from journeys.selectors.positions import RunIndex, stage_info
 from tickets.models import Channel, MessageAnalysis, Ticket
 
+SIGNAL_PRESENT_AT = 0.5  # as tickets.services.analysis: a signal counts from this score
 MAX_MESSAGES = 50_000
 MAX_TICKETS = 50_000
 EXAMPLES = 5
@@ -98,6 +99,20 @@ class Voice:
 
     def stage(self, position: int) -> StageVoice | None:
         return next((s for s in self.stages if s.position == position), None)
+
+
+def _present(signals) -> list[str]:
+    """Signal names present in an analysis: ``{"urgency": {"score": 0.8, ...}}`` (or a list)."""
+    if isinstance(signals, list):
+        return [name for name in signals if isinstance(name, str)]
+    if not isinstance(signals, dict):
+        return []
+    present = []
+    for name, value in signals.items():
+        score = value.get("score", 0) if isinstance(value, dict) else value
+        if isinstance(score, int | float) and score >= SIGNAL_PRESENT_AT:
+            present.append(name)
+    return present
 
 
 def journey_voice(
@@ -192,7 +207,7 @@ def journey_voice(
         stage.messages += 1
         if label in stage.sentiment:
             stage.sentiment[label] += 1
-        for name in signals or {}:
+        for name in _present(signals):
             signal_counts[position.stage][name] += 1
         for keyword in keywords or []:
             if isinstance(keyword, str) and keyword.strip():

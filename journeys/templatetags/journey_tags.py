@@ -41,6 +41,12 @@ def duration(seconds) -> str:
 
 
 @register.filter
+def words(name: str) -> str:
+    """churn_risk -> Churn risk."""
+    return str(name).replace("_", " ").capitalize()
+
+
+@register.filter
 def pct(value, digits: int = 0) -> str:
     """0.4213 -> 42%. None -> —."""
     if value is None or value == "":

@@ -9,7 +9,8 @@
  *  - The summary (progress, what it means, what happens next) is replaced by the newest one.
  *  - Changes are announced in an ARIA live region; with the tab in the background, a browser
  *    notification tells the customer (permission is asked only when they click the button).
- *  - Replies and the CSAT answer are sent without leaving the page.
+ *  - Replies and the CSAT answer are sent without leaving the page; the CSAT form appears when
+ *    the request is resolved (once per resolution).
  * No inline scripts: the configuration and the localised strings come from json_script blocks.
  */
 (function () {
@@ -40,7 +41,6 @@
     cursor: Number(config.cursor) || 0,
     summaryCursor: Number(summaryEl.getAttribute("data-summary-cursor")) || 0,
     stage: summaryEl.getAttribute("data-stage"),
-    resolution: Number(config.resolution) || 0,
     wsPath: config.wsPath,
     socket: null,
     failures: 0,
@@ -222,9 +222,7 @@
     if (!summary || summary.cursor < state.summaryCursor) return;
     state.summaryCursor = summary.cursor;
     var previousStage = state.stage;
-    var previousResolution = state.resolution;
     state.stage = summary.stage;
-    state.resolution = summary.resolution;
     summaryEl.setAttribute("data-stage", summary.stage);
     summaryEl.setAttribute("data-summary-cursor", String(summary.cursor));
     var oldSteps = summaryEl.querySelector("[data-steps]");
@@ -248,12 +246,31 @@
     }
     if (replyBox) replyBox.hidden = !summary.can_reply;
     if (changed && previousStage !== summary.stage) announce(summary.headline);
+    showFeedback(summary);
+  }
+
+  /* ---- CSAT: asked once per resolution, answered in place ------------------------ */
+
+  function showFeedback(summary) {
     var csat = feedback && feedback.querySelector("[data-csat]");
-    if (summary.resolved) {
-      if (previousStage !== "resolved" || previousResolution !== summary.resolution || !csat) loadFeedback();
-    } else if (csat && csat.getAttribute("data-csat-state") !== "hidden") {
+    if (!csat) return;
+    if (!summary.resolved) {
       csat.hidden = true;
+      return;
     }
+    var shown = csat.getAttribute("data-csat-state");
+    var sameRound = Number(csat.getAttribute("data-csat-resolution")) === summary.resolution;
+    if (sameRound && (shown === "ask" || shown === "thanks")) {
+      csat.hidden = false;
+      return;
+    }
+    var template = feedback.querySelector("template[data-csat-template]");
+    if (!template) return;
+    csat.textContent = "";
+    csat.appendChild(template.content.cloneNode(true));
+    csat.setAttribute("data-csat-state", "ask");
+    csat.setAttribute("data-csat-resolution", String(summary.resolution));
+    csat.hidden = false;
   }
 
   /* ---- HTTP: catch-up and the polling fallback ------------------------------ */
@@ -446,20 +463,6 @@
           button.disabled = false;
         });
     });
-  }
-
-  /* ---- CSAT: loaded when resolved, answered in place --------------------------- */
-
-  function loadFeedback() {
-    if (!feedback || !config.feedbackUrl) return;
-    fetch(config.feedbackUrl, { credentials: "same-origin", cache: "no-store" })
-      .then(function (response) {
-        return response.ok ? response.text() : "";
-      })
-      .then(function (html) {
-        if (html) feedback.innerHTML = html;
-      })
-      .catch(function () {});
   }
 
   if (feedback) {

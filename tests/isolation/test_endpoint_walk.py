@@ -14,23 +14,58 @@ from journeys.services import events_ingest
 from tests.factories.journeys import journey_make
 from tests.factories.tickets import CustomerFactory, MessageFactory, TicketFactory
 from tests.isolation.probe import discover_tenant_routes, probe, snapshot_of_tenant
+from tickets.models import AnalysisCorrection, Attachment, MessageAnalysis
 from tickets.services.chat import chat_start
+from tickets.services.email_in import inbound_email_process, inbound_email_receive, mailbox_create
 from tickets.services.helpcenter import article_create
 from tickets.services.webhooks import webhook_dispatch, webhook_endpoint_create
 
 SENTINEL = "SENTINEL-OF-GLOBEX"
 
 
+def sentinel_email(sentinel: str) -> bytes:
+    return (
+        f"From: {sentinel} <mail@globex-customer.example>\r\nTo: support@globex.example\r\n"
+        f"Subject: {sentinel}\r\nMessage-ID: <sentinel@globex-customer.example>\r\n"
+        'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        f"--b\r\nContent-Type: text/plain\r\n\r\n{sentinel}\r\n"
+        f'--b\r\nContent-Type: text/plain; name="{sentinel}.txt"\r\n'
+        f'Content-Disposition: attachment; filename="{sentinel}.txt"\r\n\r\n{sentinel}\r\n'
+        "--b--\r\n"
+    ).encode()
+
+
 @pytest.fixture
-def foreign_world(tenant, other_tenant, other_admin):
+def foreign_world(tenant, other_tenant, other_admin, settings, tmp_path):
     """Tenant B with one object of every kind, each carrying the sentinel text."""
+    settings.MEDIA_ROOT = tmp_path / "media"
     TicketFactory(tenant=tenant)  # A has ticket #1 only; B's numbers go higher
     customer = CustomerFactory(tenant=other_tenant, name=SENTINEL, notes=SENTINEL)
     tickets = [
         TicketFactory(tenant=other_tenant, customer=customer, subject=f"{SENTINEL} {i}")
         for i in range(3)
     ]
-    MessageFactory(tenant=other_tenant, ticket=tickets[-1], body_text=SENTINEL)
+    foreign_message = MessageFactory(tenant=other_tenant, ticket=tickets[-1], body_text=SENTINEL)
+    with tenant_context(other_tenant):  # an analysis and a correction of B's message
+        MessageAnalysis.objects.create(
+            tenant=other_tenant,
+            message=foreign_message,
+            ticket=tickets[-1],
+            model_version=SENTINEL,
+            sentiment_label="negative",
+            sentiment_score=-0.5,
+            keywords=[SENTINEL],
+            message_created_at=foreign_message.created_at,
+            analysed_at=foreign_message.created_at,
+        )
+        AnalysisCorrection.objects.create(
+            tenant=other_tenant,
+            message=foreign_message,
+            field="sentiment",
+            predicted="negative",
+            corrected="neutral",
+            model_version=SENTINEL,
+        )
     key, _raw = api_key_create(
         tenant=other_tenant, actor=other_admin, name=SENTINEL, scopes=["read"]
     )
@@ -58,6 +93,20 @@ def foreign_world(tenant, other_tenant, other_admin):
     events_ingest(
         tenant=other_tenant, events=[{"id": SENTINEL, "name": SENTINEL, "customer_id": SENTINEL}]
     )
+    # Email: a mailbox, an inbound email and its attachment (the sentinel is in the file too).
+    mailbox = mailbox_create(
+        tenant=other_tenant,
+        actor=other_admin,
+        host="imap.globex.example",
+        username=SENTINEL,
+        password=SENTINEL,
+    )
+    inbound, _ = inbound_email_receive(
+        tenant=other_tenant, raw=sentinel_email(SENTINEL), source="webhook", enqueue=False
+    )
+    inbound = inbound_email_process(tenant=other_tenant, inbound=inbound)
+    with tenant_context(other_tenant):
+        attachment = Attachment.objects.for_tenant(other_tenant).get(message_id=inbound.message_id)
     membership = Membership.objects.get(tenant=other_tenant, user=other_admin)
     other_admin.full_name = SENTINEL
     other_admin.save(update_fields=["full_name"])
@@ -71,7 +120,11 @@ def foreign_world(tenant, other_tenant, other_admin):
             str(endpoint.public_id),
             str(delivery.public_id),
             str(journey.public_id),
+            str(attachment.public_id),
+            str(foreign_message.public_id),
         ],
+        "mailbox_id": [str(mailbox.pk)],
+        "inbound_id": [str(inbound.pk)],
         "number": numbers,
         "membership_id": [str(membership.pk)],
         "article_id": [str(draft.public_id), str(published.public_id)],

@@ -36,7 +36,7 @@ class Peer:
     async def send(self, **frame) -> None:
         await self.connection.send(json.dumps(frame))
 
-    async def next(self, kind: str, timeout: float = 5) -> dict:
+    async def next(self, kind: str, timeout: float = 15) -> dict:
         """The next frame of ``kind`` (frames of other kinds stay readable with ``take``)."""
         for index, frame in enumerate(self.unread):
             if frame["type"] == kind:

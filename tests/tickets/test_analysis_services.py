@@ -39,9 +39,7 @@ def customer(tenant):
 
 
 def new_ticket(tenant, customer, body="Hello", **kw):
-    return services.ticket_create(
-        tenant=tenant, customer=customer, subject="Help", body=body, **kw
-    )
+    return services.ticket_create(tenant=tenant, customer=customer, subject="Help", body=body, **kw)
 
 
 def customer_message(tenant, ticket, body, at=None):
@@ -70,9 +68,7 @@ def events(tenant, ticket, kind):
         return list(TicketEvent.objects.for_tenant(tenant).filter(ticket=ticket, kind=kind))
 
 
-def test_customer_messages_are_stored_pending_and_staff_messages_skipped(
-    tenant, customer, agent
-):
+def test_customer_messages_are_stored_pending_and_staff_messages_skipped(tenant, customer, agent):
     ticket = new_ticket(tenant, customer, body="The app keeps crashing.")
     reply = services.message_create(tenant=tenant, ticket=ticket, body="On it!", author_user=agent)
     with tenant_context(tenant):
@@ -253,9 +249,9 @@ def test_corrections_sit_beside_the_prediction_and_one_click_undoes(tenant, cust
         is None
     )
     with tenant_context(tenant):
-        assert list(AnalysisCorrection.objects.for_tenant(tenant).values_list("field", flat=True)) == [
-            "frustration"
-        ]
+        assert list(
+            AnalysisCorrection.objects.for_tenant(tenant).values_list("field", flat=True)
+        ) == ["frustration"]
     assert fresh(tenant, ticket).mood_label == "negative"
     assert len(events(tenant, ticket, "analysis.corrected")) == 3
 
@@ -290,9 +286,7 @@ def test_the_sweeper_picks_up_messages_left_pending(tenant, customer):
     done = messages_analyse_pending(tenant=tenant, older_than=timedelta(minutes=5))
     assert done == 1
     with tenant_context(tenant):
-        states = {
-            m.ticket_id: m.analysis_state for m in Message.objects.for_tenant(tenant)
-        }
+        states = {m.ticket_id: m.analysis_state for m in Message.objects.for_tenant(tenant)}
     assert states == {old.pk: "done", new.pk: "pending"}
 
 

@@ -191,7 +191,11 @@ def test_the_sweeper_analyses_what_was_stored_while_the_broker_was_down(
         with caplog.at_level(logging.ERROR):
             response = api_client_for(admin_user).post(
                 "/api/v1/t/acme/tickets/",
-                {"subject": "Outage", "body": "Still waiting, this is ridiculous!!!"},
+                {
+                    "subject": "Outage",
+                    "body": "Still waiting, this is ridiculous!!!",
+                    "customer_email": "o@example.com",
+                },
                 format="json",
             )
         assert response.status_code == 201  # the request succeeds: stored first

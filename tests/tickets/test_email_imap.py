@@ -110,7 +110,14 @@ service imap-login {{
 }}
 """.replace("ssl_cert = <" + str(d) + "/key.pem", f"ssl_cert = <{self.ca_file}")
         )
-        subprocess.run([DOVECOT, "-c", str(self.config)], check=True, capture_output=True)
+        # dovecot daemonises: its output must not be a pipe that we would wait on forever
+        subprocess.run(
+            [DOVECOT, "-c", str(self.config)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=30,
+        )
         deadline = time.monotonic() + 15
         while True:
             try:
@@ -126,7 +133,13 @@ service imap-login {{
         return path.read_text() if path.exists() else "(no dovecot log)"
 
     def stop(self) -> None:
-        subprocess.run([DOVECOT, "-c", str(self.config), "stop"], capture_output=True)
+        subprocess.run(
+            [DOVECOT, "-c", str(self.config), "stop"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=30,
+            check=False,
+        )
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def client(self, user: str = "helpdesk@acme.test") -> imaplib.IMAP4_SSL:
@@ -149,7 +162,7 @@ service imap-login {{
     def flags(self, *, user: str = "helpdesk@acme.test", folder="INBOX") -> list[bytes]:
         with self.client(user) as client:
             client.select(folder, readonly=True)
-            typ, data = client.fetch("1:*", "(FLAGS)")
+            _, data = client.fetch("1:*", "(FLAGS)")
             return [d for d in data if d]
 
 

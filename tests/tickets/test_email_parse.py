@@ -187,7 +187,7 @@ def test_synthetic_ids_are_stable_for_the_same_bytes():
 def test_gmail_quote_is_stripped():
     text = parse_email(load("gmail_reply")).text
     assert visible_body(text) == (
-        "It's smoking less now, but the paper tray is stuck – can you send a technician?"
+        "It's smoking less now, but the paper tray is stuck \u2013 can you send a technician?"
     )
 
 

@@ -87,7 +87,7 @@ def test_unknown_rotated_and_expired_links_get_the_same_friendly_404(client, tic
 def test_a_link_pointing_at_another_tenants_ticket_opens_nothing(client, tenant, other_tenant):
     theirs = make_ticket(other_tenant, subject="GLOBEX-SECRET")
     forged = StatusLink.objects.create(token="forged-" + "a" * 40, tenant=tenant, ticket_id=theirs.pk)
-    for suffix in ("", "events/", "feedback/"):
+    for suffix in ("", "events/"):
         response = client.get(f"/status/{forged.token}/{suffix}")
         assert response.status_code == 404
         assert b"GLOBEX-SECRET" not in response.content
@@ -156,8 +156,6 @@ def test_the_page_hides_the_reply_box_of_a_closed_ticket_and_asks_for_csat(clien
     services.ticket_set_status(tenant=ticket.tenant, actor=agent, ticket=ticket, status="closed")
     body = client.get(page_url(ticket)).content.decode()
     assert re.search(r"data-reply\s+hidden", body)
-    fragment = client.get(page_url(ticket) + "feedback/")
-    assert fragment.status_code == 200 and b'data-csat-state="ask"' in fragment.content
 
 
 # --- staff: the customer view ------------------------------------------------------------------

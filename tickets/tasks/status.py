@@ -16,7 +16,7 @@ from helpdesk.tenancy.context import current_tenant, system_context
 from helpdesk.tenancy.models import Tenant
 from helpdesk.tenancy.tasks import TenantTask
 from tickets.models import Ticket
-from tickets.services.status import (
+from tickets.services.status_notify import (
     status_email_batch_seconds,
     status_notify_send,
     status_notify_sweep,

@@ -105,9 +105,7 @@ def _page_context(
             "wsPath": f"/ws/status/{status_viewer_token(link=link)}/",
             "pollUrl": reverse("status:events", args=[link.token]),
             "replyUrl": reverse("status:reply", args=[link.token]),
-            "feedbackUrl": reverse("status:feedback", args=[link.token]),
             "tenantTimeZone": tenant.time_zone,
-            "resolution": ticket.reopen_count,
         }
     return {
         "status_tenant": tenant,
@@ -206,17 +204,6 @@ def status_reply(request: HttpRequest, *, tenant, link, ticket) -> HttpResponse:
     else:
         messages.success(request, gettext("Your message was sent."))
     return redirect(reverse("status:page", args=[link.token]) + "#reply")
-
-
-@require_GET
-@status_link_view()
-def status_feedback(request: HttpRequest, *, tenant, link, ticket) -> HttpResponse:
-    """The CSAT form as a fragment (the page fetches it when the ticket becomes resolved)."""
-    return render(
-        request,
-        "tickets/status/_feedback.html",
-        {"status_tenant": tenant, "ticket": ticket, "link": link, "read_only": False},
-    )
 
 
 # --- staff: "see what the customer sees" ---------------------------------------------------

@@ -10,7 +10,6 @@ version and when. Customer and agent identities are not exported.
 from __future__ import annotations
 
 import json
-import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -31,7 +30,7 @@ class Command(BaseCommand):
         found = Tenant.objects.filter(slug=tenant).first()
         if found is None:
             raise CommandError(f"No tenant with the slug {tenant!r}.")
-        handle = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")  # noqa: SIM115
+        handle = self.stdout if output == "-" else open(output, "w", encoding="utf-8")  # noqa: SIM115
         count = 0
         try:
             with tenant_context(found):
@@ -48,6 +47,6 @@ class Command(BaseCommand):
                     handle.write(json.dumps(row, ensure_ascii=False) + "\n")
                     count += 1
         finally:
-            if handle is not sys.stdout:
+            if handle is not self.stdout:
                 handle.close()
         self.stderr.write(f"{count} corrections exported.")

@@ -1,0 +1,441 @@
+"""Message analysis: the analyser alone, the pipeline end to end, and a re-analysis run.
+
+    # 1. The analyser alone, one core (no Django, no database): throughput on the median-length
+    #    messages of dev.csv, batched as the worker does; per-message latency; memory; components.
+    .venv/bin/python benchmarks/analysis.py analyser
+
+    # 2. End to end with real workers: message stored (commit) -> analysis committed (what the
+    #    ticket page and the queue read). Starts its own Celery worker processes (queue of its own).
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/helpdesk_analysis_bench \\
+    REDIS_URL=redis://127.0.0.1:6379/5 .venv/bin/python benchmarks/analysis.py pipeline
+
+    # 3. Re-analysis (analysis_reanalyse --enqueue) of N messages with 2 worker processes,
+    #    extrapolated to 1,000,000 messages.
+    DATABASE_URL=... REDIS_URL=... .venv/bin/python benchmarks/analysis.py reanalyse --messages 20000
+
+The database must be migrated first (``manage.py migrate``); the bench creates a tenant of its
+own ("bench-analysis") and, with ``HELPDESK_DB_ASSUME_ROLE=helpdesk_app``, runs as the app role.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_CSV = Path(
+    os.environ.get(
+        "HELPDESK_SENTIMENT_DEV", ROOT.parent / "shared" / "data" / "sentiment" / "dev.csv"
+    )
+)
+QUEUE = os.environ.get("HELPDESK_ANALYSIS_QUEUE", "analysis-bench")
+
+sys.path.insert(0, str(ROOT))
+
+
+def dev_texts() -> list[str]:
+    with open(DEV_CSV, encoding="utf-8") as handle:
+        return [row["text"] for row in csv.DictReader(handle)]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+# --- 1. the analyser alone --------------------------------------------------------------------
+
+
+def bench_analyser(args) -> None:
+    start_rss = rss_mb()
+    t0 = time.perf_counter()
+    from tickets.analysis import get_analyser
+
+    analyser = get_analyser()
+    load_s = time.perf_counter() - t0
+    loaded_rss = rss_mb()
+    texts = dev_texts()
+    lengths = [len(ids) for ids in analyser.encoder.token_ids(texts)]
+    median = statistics.median(lengths)
+    median_words = statistics.median(len(t.split()) for t in texts)
+    rng = random.Random(7)
+    at_median = [t for t, n in zip(texts, lengths, strict=True) if abs(n - median) <= 2]
+    rng.shuffle(at_median)
+    sample = (at_median * 4)[: args.messages]
+    mixed = rng.sample(texts, min(args.messages, len(texts)))
+    from threadpoolctl import threadpool_info
+
+    blas = [(i["internal_api"], i["num_threads"], i.get("architecture")) for i in threadpool_info()]
+    print(f"model {analyser.model_version}; BLAS {blas}")
+    print(f"load: {load_s:.2f} s, RSS {start_rss:.0f} -> {loaded_rss:.0f} MB")
+    print(f"dev.csv: median {median:.0f} tokens ({median_words:.0f} words); sample {len(sample)}")
+    analyser.analyse_batch(sample[:64])  # warm up
+    for batch in (1, 16, 32, 64):
+        started = time.perf_counter()
+        for i in range(0, len(sample), batch):
+            analyser.analyse_batch(sample[i : i + batch])
+        elapsed = time.perf_counter() - started
+        print(f"median-length messages, batch {batch:>2}: {len(sample) / elapsed:7.1f} msg/s")
+    started = time.perf_counter()
+    for i in range(0, len(mixed), 32):
+        analyser.analyse_batch(mixed[i : i + 32])
+    print(
+        f"random dev.csv messages, batch 32: {len(mixed) / (time.perf_counter() - started):.1f} msg/s"
+    )
+    latencies = []
+    for text in sample[: args.latency]:
+        one = time.perf_counter()
+        analyser.analyse(text)
+        latencies.append((time.perf_counter() - one) * 1000)
+    print(
+        f"one message at a time: p50 {percentile(latencies, 50):.1f} ms, "
+        f"p99 {percentile(latencies, 99):.1f} ms, max {max(latencies):.1f} ms"
+    )
+    long_latencies = []
+    longest = sorted(texts, key=len)[-200:]
+    for text in longest:
+        one = time.perf_counter()
+        analyser.analyse(text)
+        long_latencies.append((time.perf_counter() - one) * 1000)
+    print(
+        f"the 200 longest dev.csv messages one at a time: p99 {percentile(long_latencies, 99):.1f} ms"
+    )
+    # components, on the median-length sample
+    from tickets.analysis.keywords import extract_keywords
+    from tickets.analysis.language import detect_language
+    from tickets.analysis.signals import detect_signals
+    from tickets.analysis.text import prepare
+
+    prepared = [prepare(t) for t in sample]
+    for name, fn in (
+        ("prepare", prepare),
+        ("language", detect_language),
+        ("signals", detect_signals),
+        ("vader (patched)", analyser.vader.scores),
+        ("keywords", extract_keywords),
+    ):
+        started = time.perf_counter()
+        for text in prepared:
+            fn(text)
+        print(f"  {name:16} {len(prepared) / (time.perf_counter() - started):9.0f} msg/s")
+    started = time.perf_counter()
+    for i in range(0, len(prepared), 32):
+        analyser.encoder.encode(prepared[i : i + 32])
+    print(f"  {'encoder':16} {len(prepared) / (time.perf_counter() - started):9.0f} msg/s")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"RSS now {rss_mb():.0f} MB, peak {peak:.0f} MB (analyser alone, no Django)")
+    installed = subprocess.run(
+        [sys.executable, "-m", "pip", "list"], capture_output=True, text=True, check=False
+    ).stdout.lower()
+    print(f"torch installed: {'torch ' in installed}")
+
+
+# --- Django-side helpers ------------------------------------------------------------------------
+
+
+def django_setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings.base")
+    os.environ["HELPDESK_ANALYSIS_QUEUE"] = QUEUE
+    if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
+        sys.exit("needs DATABASE_URL (PostgreSQL, migrated) and REDIS_URL")
+    import django
+
+    django.setup()
+
+
+def bench_tenant():
+    from helpdesk.accounts.models import User
+    from helpdesk.tenancy.models import Tenant
+    from helpdesk.tenancy.services import tenant_create
+
+    tenant = Tenant.objects.filter(slug="bench-analysis").first()
+    if tenant is None:
+        admin = User.objects.filter(email="admin@bench-analysis.test").first()
+        if admin is None:
+            admin = User.objects.create_user(email="admin@bench-analysis.test", password="x" * 12)
+        tenant = tenant_create(name="Bench Analysis", slug="bench-analysis", admin=admin)
+    return tenant
+
+
+def start_workers(count: int, concurrency: int = 1) -> list[subprocess.Popen]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "helpdesk.settings.base",
+        "HELPDESK_LOG_LEVEL": "WARNING",
+    }
+    workers = []
+    for index in range(count):
+        workers.append(
+            subprocess.Popen(
+                [
+                    str(ROOT / ".venv" / "bin" / "celery"),
+                    "-A",
+                    "helpdesk",
+                    "worker",
+                    "-Q",
+                    QUEUE,
+                    "-c",
+                    str(concurrency),
+                    "-n",
+                    f"bench{index}-{os.getpid()}@%h",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    "-l",
+                    "WARNING",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+    return workers
+
+
+def worker_rss(workers: list[subprocess.Popen]) -> list[float]:
+    """RSS (MB) of each worker's pool child processes (the ones that run the analyser)."""
+    import psutil
+
+    sizes = []
+    for worker in workers:
+        for child in psutil.Process(worker.pid).children(recursive=True):
+            sizes.append(child.memory_info().rss / 2**20)
+    return sizes
+
+
+def stop_workers(workers: list[subprocess.Popen]) -> None:
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+def warm_up(tenant, customer, workers: int) -> None:
+    """One message per worker process, so the model is loaded before the clock runs."""
+    from helpdesk.tenancy.context import tenant_context
+    from tickets import services
+    from tickets.models import Message
+
+    tickets = [
+        services.ticket_create(tenant=tenant, customer=customer, subject="warm", body="hello there")
+        for _ in range(workers * 2)
+    ]
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        with tenant_context(tenant):
+            if (
+                not Message.objects.filter(ticket__in=tickets)
+                .exclude(analysis_state="done")
+                .exists()
+            ):
+                return
+        time.sleep(0.2)
+    sys.exit("the workers did not analyse the warm-up messages within 120 s")
+
+
+# --- 2. end to end ------------------------------------------------------------------------------
+
+
+def bench_pipeline(args) -> None:
+    django_setup()
+    from django.db import connection, transaction
+
+    from helpdesk.tenancy.context import tenant_context
+    from tickets import services
+    from tickets.models import MessageAnalysis
+
+    tenant = bench_tenant()
+    customer, _ = services.customer_get_or_create(tenant=tenant, email="bench@example.com")
+    texts = dev_texts()
+    rng = random.Random(11)
+    workers = start_workers(args.workers)
+    try:
+        warm_up(tenant, customer, args.workers)
+        ticket = services.ticket_create(
+            tenant=tenant, customer=customer, subject="Bench", body="hi"
+        )
+
+        def post(text: str) -> tuple[int, float]:
+            committed = {}
+            with transaction.atomic():
+                message = services.message_create(
+                    tenant=tenant, ticket=ticket, body=text, author_customer=customer
+                )
+                transaction.on_commit(lambda: committed.setdefault("t", time.perf_counter()))
+            return message.pk, committed["t"]
+
+        def wait_for(ids: set[int], starts: dict[int, float], timeout: float) -> dict[int, float]:
+            seen: dict[int, float] = {}
+            deadline = time.perf_counter() + timeout
+            while len(seen) < len(ids) and time.perf_counter() < deadline:
+                with tenant_context(tenant):
+                    done = MessageAnalysis.objects.filter(
+                        tenant=tenant, message_id__in=list(ids - set(seen))
+                    ).values_list("message_id", flat=True)
+                    now = time.perf_counter()
+                    for pk in done:
+                        seen[pk] = now - starts[pk]
+                time.sleep(0.002)
+            return seen
+
+        # light load: one message at a time, a pause between
+        latencies = []
+        for _ in range(args.messages):
+            pk, started = post(rng.choice(texts))
+            latencies.extend(wait_for({pk}, {pk: started}, 30).values())
+            time.sleep(args.pause)
+        connection.close()
+        print(
+            f"light load ({args.messages} messages, one at a time, {args.workers} worker "
+            f"process(es)): stored -> analysis committed p50 {percentile(latencies, 50) * 1000:.0f} ms, "
+            f"p99 {percentile(latencies, 99) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms"
+        )
+        # burst: N messages as fast as one client can store them
+        starts = {}
+        burst_started = time.perf_counter()
+        for _ in range(args.burst):
+            pk, started = post(rng.choice(texts))
+            starts[pk] = started
+        stored = time.perf_counter() - burst_started
+        seen = wait_for(set(starts), starts, 600)
+        total = max(starts[pk] + seen[pk] for pk in seen) - burst_started
+        burst = list(seen.values())
+        print(
+            f"burst of {args.burst} (stored in {stored:.1f} s): all analysed after {total:.1f} s "
+            f"({len(seen) / total:.0f} msg/s), latency p50 {percentile(burst, 50):.2f} s, "
+            f"p99 {percentile(burst, 99):.2f} s"
+        )
+        sizes = worker_rss(workers)
+        print(f"worker pool processes RSS: {', '.join(f'{s:.0f}' for s in sizes)} MB")
+    finally:
+        stop_workers(workers)
+
+
+# --- 3. re-analysis -----------------------------------------------------------------------------
+
+
+def bench_reanalyse(args) -> None:
+    django_setup()
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from helpdesk.tenancy.context import tenant_context
+    from tickets import services
+    from tickets.models import Message, MessageAnalysis
+
+    tenant = bench_tenant()
+    customer, _ = services.customer_get_or_create(tenant=tenant, email="bench@example.com")
+    texts = dev_texts()
+    rng = random.Random(5)
+    with tenant_context(tenant):
+        existing = Message.objects.for_tenant(tenant).filter(author_type="customer").count()
+    if existing < args.messages:
+        ticket = services.ticket_create(tenant=tenant, customer=customer, subject="Bulk", body="hi")
+        now = timezone.now()
+        with tenant_context(tenant):
+            Message.objects.bulk_create(
+                [
+                    Message(
+                        tenant=tenant,
+                        ticket=ticket,
+                        author_type="customer",
+                        author_customer=customer,
+                        body_text=rng.choice(texts),
+                        channel="email",
+                        created_at=now,
+                        analysis_state="done",
+                    )
+                    for _ in range(args.messages - existing)
+                ],
+                batch_size=2000,
+            )
+    with tenant_context(tenant):
+        ids = list(
+            Message.objects.for_tenant(tenant)
+            .filter(author_type="customer")
+            .order_by("pk")
+            .values_list("pk", flat=True)[: args.messages]
+        )
+        MessageAnalysis.objects.for_tenant(tenant).filter(message_id__in=ids).update(
+            analysed_at=timezone.now() - timezone.timedelta(days=1), model_version="old"
+        )
+    workers = start_workers(args.workers)
+    try:
+        warm_up(tenant, customer, args.workers)
+        since = timezone.now()
+        started = time.perf_counter()
+        call_command(
+            "analysis_reanalyse",
+            tenant=tenant.slug,
+            enqueue=True,
+            outdated=True,
+            batch_size=args.batch_size,
+            no_progress=True,
+        )
+        deadline = time.perf_counter() + 3600
+        done = 0
+        while time.perf_counter() < deadline:
+            with tenant_context(tenant):
+                done = MessageAnalysis.objects.filter(
+                    tenant=tenant, message_id__in=ids, analysed_at__gte=since
+                ).count()
+            if done >= len(ids):
+                break
+            time.sleep(0.5)
+        elapsed = time.perf_counter() - started
+        sizes = worker_rss(workers)
+    finally:
+        stop_workers(workers)
+    rate = done / elapsed
+    print(
+        f"re-analysed {done} messages with {args.workers} worker processes in {elapsed:.0f} s: "
+        f"{rate:.0f} msg/s -> 1,000,000 messages in {1_000_000 / rate / 3600:.1f} h"
+    )
+    print(f"worker pool processes RSS: {', '.join(f'{s:.0f}' for s in sizes)} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    one = sub.add_parser("analyser")
+    one.add_argument("--messages", type=int, default=2000)
+    one.add_argument("--latency", type=int, default=1000)
+    two = sub.add_parser("pipeline")
+    two.add_argument("--messages", type=int, default=200)
+    two.add_argument("--pause", type=float, default=0.2)
+    two.add_argument("--burst", type=int, default=1000)
+    two.add_argument("--workers", type=int, default=1)
+    three = sub.add_parser("reanalyse")
+    three.add_argument("--messages", type=int, default=20000)
+    three.add_argument("--workers", type=int, default=2)
+    three.add_argument("--batch-size", type=int, default=64)
+    args = parser.parse_args()
+    {"analyser": bench_analyser, "pipeline": bench_pipeline, "reanalyse": bench_reanalyse}[
+        args.command
+    ](args)
+
+
+if __name__ == "__main__":
+    main()
