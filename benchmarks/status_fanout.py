@@ -326,7 +326,7 @@ def sample_payload(tenant, ticket) -> str:
         entries = selectors_status.status_timeline(tenant=tenant, ticket=ticket)
         summary = status_summary_for(tenant=tenant, ticket=ticket)
     update = next(e for e in reversed(entries) if e.kind == "update")
-    return status_group_message(events=[update.as_dict()], summary=summary)["text"]
+    return status_group_message(group="", events=[update.as_dict()], summary=summary)["text"]
 
 
 def mark(times: list[float]) -> None:

@@ -6,7 +6,7 @@
 - The survey link carries a token signed with ``django.core.signing`` (salt ``survey``) that binds
   the tenant and the survey request; it expires after ``TOKEN_MAX_AGE_DAYS``.
 - One reminder, ``reminder_after_hours`` after the survey was sent, if it is still unanswered.
-- Answering twice updates the one answer of the request (the customer may change their mind or
+- Answering twice replaces the one answer of the request (the customer may change their mind or
   add a reason); the reason goes through the same analysis as messages (a task, after commit).
 """
 
@@ -30,6 +30,7 @@ from empathy_metrics.periods import zone
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant
 from tickets.models import Customer, Ticket
+from tickets.services import customer_get_or_create
 
 logger = logging.getLogger(__name__)
 
@@ -328,28 +329,30 @@ def nps_response_submit(
             .first()
         )
         reason_changed = response is None or response.comment != comment
-        if response is None:
-            response = SurveyResponse.objects.create(
-                tenant=tenant,
-                kind=SurveyKind.NPS,
-                request=survey_request,
-                customer_id=survey_request.customer_id,
-                score=score,
-                comment=comment,
-                extra_answers=extras,
-                channel="email",
-                created_at=now,
-            )
+        kept = {}
+        answered_at = now
+        if response is not None:
+            # A change is written as a new row (same answer time): the rollups find new rows by
+            # id, so the day of the answer is recomputed.
+            kept = {k: v for k, v in response.extra_answers.items() if k.startswith("_")}
+            if reason_changed:
+                kept.pop("_analysis", None)
+            answered_at = response.created_at
+            response.delete()
+        response = SurveyResponse.objects.create(
+            tenant=tenant,
+            kind=SurveyKind.NPS,
+            request=survey_request,
+            customer_id=survey_request.customer_id,
+            score=score,
+            comment=comment,
+            extra_answers={**kept, **extras},
+            channel="email",
+            created_at=answered_at,
+        )
+        if survey_request.answered_at is None:
             survey_request.answered_at = now
             survey_request.save(update_fields=["answered_at"])
-        else:
-            response.score = score
-            response.comment = comment
-            response.extra_answers = {
-                **{k: v for k, v in response.extra_answers.items() if k.startswith("_")},
-                **extras,
-            }
-            response.save(update_fields=["score", "comment", "extra_answers"])
         if comment and reason_changed:
             from empathy_metrics.tasks import survey_response_analyse_task
 
@@ -377,11 +380,9 @@ def feedback_submit(
     with tenant_context(tenant):
         customer = None
         if email:
-            customer = Customer.objects.for_tenant(tenant).filter(email=email).first()
-            if customer is None:
-                customer = Customer.objects.create(
-                    tenant=tenant, email=email, name=(name or "").strip()[:200]
-                )
+            customer, _created = customer_get_or_create(
+                tenant=tenant, email=email, name=(name or "").strip()[:200]
+            )
         response = SurveyResponse.objects.create(
             tenant=tenant,
             kind=SurveyKind.FEEDBACK,

@@ -345,7 +345,7 @@ def metrics_rollup_rebuild(
     backlog = backlog_snapshot_take(tenant=tenant, now=now)
     with tenant_context(tenant):
         state = _state(tenant)
-        state.watermarks = marks
+        state.watermarks = {**marks, "sweep": today.isoformat()}
         state.active_days = active_days
         state.time_zone = tenant.time_zone
         state.last_run_at = now
@@ -437,6 +437,11 @@ def metrics_rollup_update(*, tenant: Tenant, now: datetime | None = None) -> dic
             customers |= {customer_id for _pk, customer_id in fresh if customer_id}
             if fresh:
                 marks[name] = fresh[-1][0]
+    if marks.get("sweep") != today.isoformat():
+        # Once a day, recompute the last two days whatever changed: a safety net for a change
+        # that committed after a later id was already seen (ids are not committed in order).
+        days |= {today - timedelta(days=2), today - timedelta(days=1)}
+        marks["sweep"] = today.isoformat()
     days = {day for day in days if day <= today}
     rows = metrics_rollup_days(tenant=tenant, days=days, now=now) if days else 0
     retention_range = None

@@ -47,17 +47,20 @@ BAGS = ("signals", "keywords")
 TOP_KEYWORDS = 10
 
 
-def percentile(hist: Mapping[int, int], pct: int) -> int | None:
-    """Nearest-rank percentile: the smallest value with at least ``pct``% of values at or below."""
+def percentile(hist: Mapping, pct: int) -> int | None:
+    """Nearest-rank percentile: the smallest value with at least ``pct``% of values at or below.
+
+    ``hist`` maps whole minutes (ints, or their decimal strings as stored in JSON) to counts.
+    """
     total = sum(hist.values())
     if total == 0:
         return None
     rank = (pct * total + 99) // 100  # ceil(pct / 100 * total) in integers
     seen = 0
-    for value in sorted(hist):
+    for value in sorted(hist, key=int):
         seen += hist[value]
         if seen >= rank:
-            return value
+            return int(value)
     return None  # pragma: no cover (unreachable: seen reaches total)
 
 
@@ -72,8 +75,8 @@ class Tally:
     def __init__(self) -> None:
         for name in COUNTERS:
             setattr(self, name, 0)
-        self.frt_hist: Counter[int] = Counter()
-        self.res_hist: Counter[int] = Counter()
+        self.frt_hist: Counter[str] = Counter()  # {"<business minutes>": tickets}
+        self.res_hist: Counter[str] = Counter()
         self.signals: Counter[str] = Counter()
         self.keywords: Counter[str] = Counter()
 
@@ -91,10 +94,10 @@ class Tally:
             self.sla_missed += 1
         if fact.frt is not None:
             self.frt_count += 1
-            self.frt_hist[fact.frt] += 1
+            self.frt_hist[str(fact.frt)] += 1
         if fact.res is not None:
             self.res_count += 1
-            self.res_hist[fact.res] += 1
+            self.res_hist[str(fact.res)] += 1
 
     def add_csat(self, fact: CsatFact) -> None:
         self.csat_count += 1
@@ -137,12 +140,10 @@ class Tally:
             value = row.get(name)
             if value:
                 setattr(self, name, getattr(self, name) + value)
-        for name in HISTOGRAMS:
+        for name in HISTOGRAMS:  # keys stay decimal strings (as in JSON) until a percentile
             hist = row.get(name)
             if hist:
-                target = getattr(self, name)
-                for key, count in hist.items():
-                    target[int(key)] += count
+                getattr(self, name).update(hist)
         for name in BAGS:
             bag = row.get(name)
             if bag:
@@ -157,7 +158,7 @@ class Tally:
     def as_row(self) -> dict:
         row = {name: getattr(self, name) for name in COUNTERS}
         for name in HISTOGRAMS:
-            row[name] = {str(key): count for key, count in sorted(getattr(self, name).items())}
+            row[name] = dict(sorted(getattr(self, name).items(), key=lambda item: int(item[0])))
         for name in BAGS:
             row[name] = dict(sorted(getattr(self, name).items()))
         return row

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlencode
 
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -36,6 +37,7 @@ DRILL_PAGE_SIZE = 50
 # The dashboard asks for a catch-up run when the last one is older than this (beat normally
 # runs every few minutes; this keeps a demo without beat, or a stalled beat, fresh).
 STALE_AFTER_SECONDS = 15 * 60
+REFRESH_REQUEST_SECONDS = 5 * 60
 
 
 def parse_request(request: HttpRequest, *, now: datetime) -> tuple[Period, Filters, str]:
@@ -64,7 +66,9 @@ def request_rollup_refresh(tenant, *, now: datetime) -> bool:
     )
     if fresh:
         return False
-    metrics_rollup_update_task.delay_on_commit(tenant.pk)
+    # At most one request per tenant and few minutes enqueues the catch-up run.
+    if cache.add(f"metrics:refresh-requested:{tenant.pk}", 1, timeout=REFRESH_REQUEST_SECONDS):
+        metrics_rollup_update_task.delay_on_commit(tenant.pk)
     return True
 
 

@@ -49,11 +49,12 @@ MAX_FRAME_CHARS = 20_000
 
 
 def _db(func):
-    """A database call of a chat socket. It runs on the thread pool (``thread_sensitive=False``):
-    Channels would otherwise run every socket's database work of the process one at a time on a
-    single thread, so one slow call would hold up every chat. Each call is self-contained (it
-    opens its tenant's scope and transaction itself)."""
-    return database_sync_to_async(func, thread_sensitive=False)
+    """A database call of a chat socket. On PostgreSQL it runs on the thread pool
+    (``thread_sensitive=False``): Channels would otherwise run every socket's database work of
+    the process one at a time on a single thread, so one slow call would hold up every chat.
+    Each call is self-contained (it opens its tenant's scope and transaction itself). SQLite
+    has one writer anyway: there the calls stay on the single thread."""
+    return database_sync_to_async(func, thread_sensitive=not settings.IS_POSTGRES)
 
 
 def _errors(exc: ValidationError) -> str:

@@ -2,10 +2,10 @@
 
 Receive-only. The viewer token (signed, salt ``status-page``, short-lived; see
 ``tickets.services.status``) binds the tenant, the ticket and the status link it was issued for;
-the link must still be active. The socket joins that ticket's status group and nothing else, then
+the link must still be active. The page gets that ticket's status group and nothing else: it
 replays the public events after ``cursor`` from the database, then streams, de-duplicating by
 cursor. A gap longer than the replay limit gets ``resync_required`` (the page catches up over
-HTTP). Rotating or expiring the link closes open sockets.
+HTTP). Rotating or expiring the link closes open pages.
 
 Messages to the page::
 
@@ -13,15 +13,27 @@ Messages to the page::
     {"type": "ready", "cursor": N, "summary": {...}}         after the replay
     {"type": "resync_required"}
     {"type": "revoked"}                                     then the socket closes (4410)
+
+Fan-out. A popular ticket can have many pages open at once, and a change must reach all of them
+fast. Pages therefore do not each hold a channel-layer channel: one ``StatusFanout`` per event
+loop (per server process) joins each status group that has pages open in the process, once, and
+writes every message to those pages itself, in order, from one task. The message's JSON is
+encoded once by the publisher. A page that cannot take a message within ``SEND_TIMEOUT`` (a stuck
+client) is closed and catches up when it reconnects, so it never holds the others back.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import time
+import weakref
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.layers import get_channel_layer
 
 from helpdesk.realtime.groups import status_group
 from helpdesk.tenancy.context import tenant_context
@@ -29,8 +41,85 @@ from helpdesk.tenancy.models import Tenant
 from tickets import selectors_status
 from tickets.services.status import ViewerGrant, status_summary_for, status_viewer_grant
 
+logger = logging.getLogger(__name__)
+
 CLOSE_FORBIDDEN = 4403
 CLOSE_REVOKED = 4410
+CLOSE_TOO_SLOW = 4408
+SEND_TIMEOUT = 5.0
+# Re-join a group this often while pages stay open (channel layers expire group membership).
+GROUP_REFRESH_SECONDS = 3600
+# Not a configured alias: the page consumers hold no channel-layer channel of their own.
+NO_CHANNEL_LAYER = "status-pages-use-the-fanout"
+
+
+class StatusFanout:
+    """One channel-layer channel per event loop for all status pages open in this process."""
+
+    def __init__(self) -> None:
+        self.layer = get_channel_layer()
+        self.channel: str | None = None
+        self.task: asyncio.Task | None = None
+        self.pages: dict[str, set[StatusPageConsumer]] = {}
+        self.joined_at: dict[str, float] = {}
+        self.lock = asyncio.Lock()
+
+    async def join(self, group: str, page: StatusPageConsumer) -> None:
+        async with self.lock:
+            if self.channel is None:
+                self.channel = await self.layer.new_channel()
+                self.task = asyncio.get_running_loop().create_task(self._run(self.channel))
+            self.pages.setdefault(group, set()).add(page)
+            if time.monotonic() - self.joined_at.get(group, -1e9) > GROUP_REFRESH_SECONDS:
+                await self.layer.group_add(group, self.channel)
+                self.joined_at[group] = time.monotonic()
+
+    async def leave(self, group: str, page: StatusPageConsumer) -> None:
+        async with self.lock:
+            pages = self.pages.get(group)
+            if pages is None or page not in pages:
+                return
+            pages.discard(page)
+            if pages:
+                return
+            del self.pages[group]
+            self.joined_at.pop(group, None)
+            await self.layer.group_discard(group, self.channel)
+            if not self.pages and self.task is not None:
+                self.task.cancel()
+                self.task, self.channel = None, None
+
+    async def _run(self, channel: str) -> None:
+        while True:
+            try:
+                message = await self.layer.receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the layer may be down for a moment; pages catch up by cursor
+                logger.warning("status fan-out receive failed", exc_info=True)
+                await asyncio.sleep(1)
+                continue
+            for page in list(self.pages.get(message.get("group", ""), ())):
+                try:
+                    async with asyncio.timeout(SEND_TIMEOUT):
+                        await page.deliver(message)
+                except Exception:  # one broken page never holds the others back
+                    logger.info("status page dropped", exc_info=True)
+                    await self.leave(message["group"], page)
+                    asyncio.get_running_loop().create_task(page.drop())
+
+
+_fanouts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, StatusFanout] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def status_fanout() -> StatusFanout:
+    loop = asyncio.get_running_loop()
+    fanout = _fanouts.get(loop)
+    if fanout is None:
+        fanout = _fanouts[loop] = StatusFanout()
+    return fanout
 
 
 @database_sync_to_async
@@ -69,9 +158,17 @@ def _cursor(scope) -> int | None:
 
 
 class StatusPageConsumer(AsyncJsonWebsocketConsumer):
-    grant: ViewerGrant | None = None
-    group: str = ""
-    cursor: int = 0
+    channel_layer_alias = NO_CHANNEL_LAYER  # messages come from the process's StatusFanout
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.grant: ViewerGrant | None = None
+        self.group = ""
+        self.cursor = 0
+        self.accepted = False
+        self.live = False  # replay done: messages go straight out
+        self.backlog: list[dict] = []  # messages that came during the replay
+        self.fanout: StatusFanout | None = None
 
     async def connect(self) -> None:
         grant = status_viewer_grant(self.scope["url_route"]["kwargs"].get("token", ""))
@@ -79,17 +176,19 @@ class StatusPageConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         # Join first, then read: whatever commits in between arrives twice and is de-duplicated.
-        group = status_group(grant.tenant_id, grant.ticket_id)
-        await self.channel_layer.group_add(group, self.channel_name)
+        self.grant, self.group = grant, status_group(grant.tenant_id, grant.ticket_id)
+        self.fanout = status_fanout()
+        await self.fanout.join(self.group, self)
         cursor = _cursor(self.scope)
         opened = await _open(grant, cursor)
-        if opened is None:
-            await self.channel_layer.group_discard(group, self.channel_name)
+        if opened is None or self.grant is None:  # refused, or revoked while we read
+            await self.fanout.leave(self.group, self)
+            self.grant = None
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        self.grant, self.group = grant, group
         self.cursor = cursor or 0
         await self.accept()
+        self.accepted = True
         if opened["more"]:
             await self.send_json({"type": "resync_required"})
         elif opened["events"]:
@@ -98,22 +197,39 @@ class StatusPageConsumer(AsyncJsonWebsocketConsumer):
                 {"type": "update", "events": opened["events"], "summary": opened["summary"]}
             )
         await self.send_json({"type": "ready", "cursor": self.cursor, "summary": opened["summary"]})
+        while self.backlog:
+            await self._forward(self.backlog.pop(0))
+        self.live = True
 
     async def disconnect(self, code) -> None:
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        self.live = False
+        if self.fanout is not None and self.group:
+            await self.fanout.leave(self.group, self)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
         # Receive-only: the page never commands anything here (no subscribe, no write).
         await self.send_json({"type": "error", "message": "This connection is receive-only."})
 
-    async def status_update(self, message: dict) -> None:
-        events = message["events"]
-        if not events:
-            await self.send(text_data=message["text"])
+    async def deliver(self, message: dict) -> None:
+        """Called by the fan-out for every message of this page's group, in order."""
+        if message["type"] == "status.revoked":
+            if self.grant is not None and self.grant.link_id in message.get("links", []):
+                self.grant, self.live = None, False
+                if self.accepted:  # otherwise connect() refuses the socket itself
+                    await self.send_json({"type": "revoked"})
+                    await self.close(code=CLOSE_REVOKED)
             return
-        if message["first"] > self.cursor:
-            self.cursor = events[-1]["cursor"]
+        if not self.live:
+            if self.grant is not None:
+                self.backlog.append(message)
+            return
+        await self._forward(message)
+
+    async def _forward(self, message: dict) -> None:
+        events = message["events"]
+        if not events or message["first"] > self.cursor:
+            if events:
+                self.cursor = events[-1]["cursor"]
             await self.send(text_data=message["text"])  # encoded once by the publisher
             return
         fresh = [e for e in events if e["cursor"] > self.cursor]
@@ -123,7 +239,9 @@ class StatusPageConsumer(AsyncJsonWebsocketConsumer):
             text_data=json.dumps({"type": "update", "events": fresh, "summary": message["summary"]})
         )
 
-    async def status_revoked(self, message: dict) -> None:
-        if self.grant is not None and self.grant.link_id in message.get("links", []):
-            await self.send_json({"type": "revoked"})
-            await self.close(code=CLOSE_REVOKED)
+    async def drop(self) -> None:
+        self.live = False
+        try:
+            await self.close(code=CLOSE_TOO_SLOW)
+        except Exception:  # already gone
+            logger.debug("status page already closed", exc_info=True)

@@ -131,3 +131,37 @@ def test_a_real_worker_maintains_the_rollups_in_the_tenants_scope(
         assert MetricsRollup.objects.for_tenant(tenant).filter(gset=0).get().tickets == 1
     with tenant_context(other_tenant):
         assert not RollupState.objects.for_tenant(other_tenant).exists()
+
+
+def test_the_benchmark_seed_builds_data_whose_rollups_match_the_direct_figures(db):
+    from empathy_metrics.periods import Filters, local_day, period_from_preset, zone
+    from empathy_metrics.selectors.direct import metrics_direct
+    from empathy_metrics.selectors.rollup import metrics_rollup
+    from helpdesk.tenancy.models import Tenant
+
+    out = StringIO()
+    call_command(
+        "seed_metrics_bench",
+        slug="tiny",
+        tickets=400,
+        csat=120,
+        nps=60,
+        messages=80,
+        customers=60,
+        agents=3,
+        days=60,
+        stdout=out,
+        stderr=StringIO(),
+    )
+    assert "Seeded tiny: 400 tickets" in out.getvalue()
+    call_command("metrics_rebuild", "--tenant", "tiny", stdout=StringIO())
+    tenant = Tenant.objects.get(slug="tiny")
+    tz = zone(tenant.time_zone)
+    now = timezone.now()
+    for preset in ("30d", "90d"):
+        period = period_from_preset(preset, today=local_day(now, tz), tz=tz)
+        direct = metrics_direct(tenant=tenant, period=period, filters=Filters(), now=now)
+        assert metrics_rollup(tenant=tenant, period=period, filters=Filters(), now=now) == direct
+    assert direct["tickets"] == 400 and direct["csat"]["count"] == 120
+    with pytest.raises(CommandError):
+        call_command("seed_metrics_bench", slug="tiny", tickets=10, csat=5, stdout=StringIO())

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import authentication, exceptions, serializers, status
@@ -156,6 +157,20 @@ class InboundSignatureAuthentication(authentication.BaseAuthentication):
         return "Signature"
 
 
+class InboundSignatureScheme(OpenApiAuthenticationExtension):
+    target_class = InboundSignatureAuthentication
+    name = "InboundSignature"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": SIGNATURE_HEADER,
+            "description": "`t=<unix seconds>,v1=<hex HMAC-SHA256 of '<t>.' + raw body>`, keyed "
+            "with the tenant's inbound secret.",
+        }
+
+
 class InboundEmailAccess(BasePermission):
     """The tenant's API key with the ``ingest:email`` scope, or the tenant's signature."""
 
@@ -190,7 +205,9 @@ class InboundEmailCreateApi(TenantApiView):
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField(help_text="The inbound email's id in this helpdesk.")
-        state = serializers.ChoiceField(choices=InboundEmail.State.choices)
+        state = serializers.CharField(
+            help_text="received (queued), processed, ignored, rejected or failed."
+        )
         message_id = serializers.CharField(
             help_text="The Message-ID (a stable stand-in when the message has none)."
         )

@@ -111,9 +111,8 @@ def status_link_url(*, tenant: Tenant, ticket: Ticket) -> str:
 
 def _revoke_and_close_pages(*, tenant: Tenant, ticket: Ticket, links: list[int]) -> None:
     if links:
-        group_send_on_commit(
-            status_group(tenant.pk, ticket.pk), {"type": "status.revoked", "links": links}
-        )
+        group = status_group(tenant.pk, ticket.pk)
+        group_send_on_commit(group, {"type": "status.revoked", "group": group, "links": links})
 
 
 def status_link_rotate(
@@ -491,11 +490,13 @@ def _buffer() -> dict[tuple[int, int], list[int]]:
     return _recorded.events
 
 
-def status_group_message(*, events: list[dict], summary: dict) -> dict:
-    """The channel-layer message for a status group, with the page's JSON encoded once."""
+def status_group_message(*, group: str, events: list[dict], summary: dict) -> dict:
+    """The channel-layer message for a status group, with the page's JSON encoded once (every
+    open page sends the same text)."""
     text = json.dumps({"type": "update", "events": events, "summary": summary})
     return {
         "type": "status.update",
+        "group": group,
         "events": events,
         "summary": summary,
         "first": events[0]["cursor"] if events else 0,
@@ -534,9 +535,8 @@ def _publish_after_commit(tenant: Tenant, ticket_id: int) -> None:
     except Exception:  # a failed publish never fails the caller; pages catch up by cursor
         logger.warning("status page publish of ticket %s failed", ticket_id, exc_info=True)
         return
-    group_send_now(
-        status_group(tenant.pk, ticket_id), status_group_message(events=events, summary=summary)
-    )
+    group = status_group(tenant.pk, ticket_id)
+    group_send_now(group, status_group_message(group=group, events=events, summary=summary))
 
 
 def status_event_recorded(*, event: TicketEvent, ticket: Ticket) -> None:
