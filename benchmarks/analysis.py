@@ -209,14 +209,20 @@ def start_workers(count: int, concurrency: int = 1) -> list[subprocess.Popen]:
     return workers
 
 
-def worker_rss(workers: list[subprocess.Popen]) -> list[float]:
-    """RSS (MB) of each worker's pool child processes (the ones that run the analyser)."""
+def worker_rss(workers: list[subprocess.Popen]) -> list[str]:
+    """RSS now / peak RSS (VmHWM) / PSS, in MB, of each worker's pool processes (the ones that
+    run the analyser)."""
     import psutil
 
     sizes = []
     for worker in workers:
         for child in psutil.Process(worker.pid).children(recursive=True):
-            sizes.append(child.memory_info().rss / 2**20)
+            with open(f"/proc/{child.pid}/status") as handle:
+                peak = next(
+                    int(line.split()[1]) / 1024 for line in handle if line.startswith("VmHWM:")
+                )
+            full = child.memory_full_info()
+            sizes.append(f"{full.rss / 2**20:.0f}/{peak:.0f}/{full.pss / 2**20:.0f}")
     return sizes
 
 
@@ -326,7 +332,7 @@ def bench_pipeline(args) -> None:
             f"p99 {percentile(burst, 99):.2f} s"
         )
         sizes = worker_rss(workers)
-        print(f"worker pool processes RSS: {', '.join(f'{s:.0f}' for s in sizes)} MB")
+        print(f"worker pool processes RSS/peak/PSS: {', '.join(sizes)} MB")
     finally:
         stop_workers(workers)
 
@@ -411,7 +417,7 @@ def bench_reanalyse(args) -> None:
         f"re-analysed {done} messages with {args.workers} worker processes in {elapsed:.0f} s: "
         f"{rate:.0f} msg/s -> 1,000,000 messages in {1_000_000 / rate / 3600:.1f} h"
     )
-    print(f"worker pool processes RSS: {', '.join(f'{s:.0f}' for s in sizes)} MB")
+    print(f"worker pool processes RSS/peak/PSS: {', '.join(sizes)} MB")
 
 
 def main() -> None:

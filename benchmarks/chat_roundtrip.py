@@ -109,7 +109,7 @@ def start_server(port: int) -> subprocess.Popen:
         "--port",
         str(port),
         "--ws",
-        os.environ.get("BENCH_WS", "websockets"),  # as in docker-compose,
+        "websockets",  # as the realtime service in docker-compose.yml
         "--log-level",
         "warning",
         "--no-access-log",
@@ -136,8 +136,6 @@ class Peer:
     async def wait(self, predicate, timeout: float = 10) -> dict:
         while True:
             frame = json.loads(await asyncio.wait_for(self.connection.recv(), timeout))
-            if os.environ.get("BENCH_DEBUG"):
-                print("<-", frame, flush=True)
             if predicate(frame):
                 return frame
 

@@ -220,6 +220,9 @@ def _contact_days(tenant: Tenant, customer_ids: list[int] | None, tz) -> dict[in
     return days
 
 
+CUSTOMER_CHUNK = 5000
+
+
 def retention_spans_recompute(
     *, tenant: Tenant, customer_ids: list[int] | None, active_days: int
 ) -> tuple[date, date] | None:
@@ -227,6 +230,21 @@ def retention_spans_recompute(
 
     Returns the range of days whose active count may have changed, or None.
     """
+    if customer_ids is None:
+        return _spans_recompute(tenant, None, active_days)
+    ranges = [
+        _spans_recompute(tenant, customer_ids[i : i + CUSTOMER_CHUNK], active_days)
+        for i in range(0, len(customer_ids), CUSTOMER_CHUNK)
+    ]
+    ranges = [found for found in ranges if found is not None]
+    if not ranges:
+        return None
+    return min(lo for lo, _hi in ranges), max(hi for _lo, hi in ranges)
+
+
+def _spans_recompute(
+    tenant: Tenant, customer_ids: list[int] | None, active_days: int
+) -> tuple[date, date] | None:
     tz = zone(tenant.time_zone)
     touched: list[int] = []
     with tenant_context(tenant):

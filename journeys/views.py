@@ -39,10 +39,14 @@ def journey_list_page(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     tenant = request.tenant
     period = selectors.period_last_days(days=30)
     journeys = selectors.journey_list(tenant=tenant)
-    headlines = selectors.journey_headlines(tenant=tenant, period=period)
     stages = {
         journey.pk: selectors.journey_stages(tenant=tenant, journey=journey) for journey in journeys
     }
+    headlines = selectors.journey_headlines(
+        tenant=tenant,
+        period=period,
+        journeys={j: stages[j.pk][-1].position for j in journeys if stages[j.pk]},
+    )
     rows = []
     for journey in journeys:
         numbers = headlines.get(journey.pk, {"entered": 0, "completed": 0})

@@ -21,6 +21,7 @@ resend once (see ``tickets.services.chat``).
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import uuid
@@ -31,7 +32,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, close_old_connections
 
 from helpdesk.accounts.models import User
 from helpdesk.realtime.consumers import TenantConsumer
@@ -54,7 +55,17 @@ def _db(func):
     the process one at a time on a single thread, so one slow call would hold up every chat.
     Each call is self-contained (it opens its tenant's scope and transaction itself). SQLite
     has one writer anyway: there the calls stay on the single thread."""
-    return database_sync_to_async(func, thread_sensitive=not settings.IS_POSTGRES)
+
+    @functools.wraps(func)
+    def call(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        finally:
+            # Here, in the call's own context: the pool thread's connection is only visible
+            # inside it, so the wrapper's clean-up outside would miss it.
+            close_old_connections()
+
+    return database_sync_to_async(call, thread_sensitive=not settings.IS_POSTGRES)
 
 
 def _errors(exc: ValidationError) -> str:

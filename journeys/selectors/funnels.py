@@ -360,21 +360,16 @@ def journey_get(*, tenant: Tenant, public_id) -> Journey | None:
     return Journey.objects.for_tenant(tenant).filter(public_id=public_id).first()
 
 
-def journey_headlines(*, tenant: Tenant, period: Period) -> dict[int, dict]:
-    """Per journey: runs entered in the period, and how many of them completed (now)."""
-    rows = (
-        JourneyStep.objects.for_tenant(tenant)
-        .filter(entered_at__gte=period.start, entered_at__lt=period.end, stage=0)
-        .values("journey_id")
-        .annotate(entered=Count("*"))
-    )
-    result = {row["journey_id"]: {"entered": row["entered"], "completed": 0} for row in rows}
-    completed = (
-        JourneyRun.objects.for_tenant(tenant)
-        .filter(entered_at__gte=period.start, entered_at__lt=period.end, completed_at__isnull=False)
-        .values("journey_id")
-        .annotate(n=Count("*"))
-    )
-    for row in completed:
-        result.setdefault(row["journey_id"], {"entered": 0, "completed": 0})["completed"] = row["n"]
+def journey_headlines(
+    *, tenant: Tenant, period: Period, journeys: dict[Journey, int]
+) -> dict[int, dict]:
+    """Per journey (``{journey: last stage position}``): runs entered in the period and how many
+    of them are complete now. One index-only count per journey."""
+    result = {}
+    for journey, last in journeys.items():
+        result[journey.pk] = (
+            JourneyRun.objects.for_tenant(tenant)
+            .filter(journey=journey, entered_at__gte=period.start, entered_at__lt=period.end)
+            .aggregate(entered=Count("*"), completed=Count("stage", filter=Q(stage=last)))
+        )
     return result

@@ -10,6 +10,7 @@ Screenshots go to /tmp/shots-ws/ (HELPDESK_SHOTS_DIR).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import threading
@@ -77,10 +78,8 @@ class Relay:
     def _drop(self, sock: socket.socket) -> None:
         with self.lock:
             self.sockets.discard(sock)
-        try:
+        with contextlib.suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         sock.close()
 
     def cut(self) -> None:
@@ -118,7 +117,7 @@ def shop_site(relay):
     ).encode()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(page)))
@@ -167,7 +166,9 @@ def test_widget_chat_with_an_agent_survives_a_network_loss(
     with tenant_context(acme):
         session = ChatSession.objects.get()
         bodies = list(
-            Message.objects.filter(ticket=session.ticket).order_by("pk").values_list("body_text", flat=True)
+            Message.objects.filter(ticket=session.ticket)
+            .order_by("pk")
+            .values_list("body_text", flat=True)
         )
         assert session.state == ChatSession.State.ACTIVE and session.agent.email == "dana@acme.test"
         assert session.ticket.channel == Channel.CHAT
@@ -215,7 +216,9 @@ def chat_scenario(browser, base: str, relay: Relay, shop_url: str, shots_dir) ->
     expect(shop.locator("[data-chat-typing]")).to_have_text("Dana is typing…", timeout=TIMEOUT)
     agent_input.press("Enter")
     expect(shop.locator("[data-chat-log]")).to_contain_text("Let me look", timeout=TIMEOUT)
-    expect(shop.locator("[data-chat-status]")).to_have_text("Dana is here to help.", timeout=TIMEOUT)
+    expect(shop.locator("[data-chat-status]")).to_have_text(
+        "Dana is here to help.", timeout=TIMEOUT
+    )
     expect(shop.locator("[data-chat-typing]")).to_have_text("")
     shop.locator("[data-chat-input]").press_sequentially("Thanks", delay=40)
     expect(agent.locator("[data-chat-typing]")).to_have_text("Ada is typing…", timeout=TIMEOUT)
@@ -238,7 +241,9 @@ def chat_scenario(browser, base: str, relay: Relay, shop_url: str, shots_dir) ->
     # Back online: the widget reconnects, replays what it missed and sends its outbox, once.
     relay.restore()
     expect(shop.locator("[data-chat-conn]")).to_be_hidden(timeout=15_000)
-    expect(shop.locator("[data-chat-log]")).to_contain_text("Found it: it arrives tomorrow.", timeout=TIMEOUT)
+    expect(shop.locator("[data-chat-log]")).to_contain_text(
+        "Found it: it arrives tomorrow.", timeout=TIMEOUT
+    )
     expect(shop.locator("[data-chat-log] .msg.pending")).to_have_count(0, timeout=TIMEOUT)
     expect(thread).to_contain_text("Are you still there?", timeout=TIMEOUT)
     shop.wait_for_timeout(500)

@@ -5,12 +5,17 @@ from __future__ import annotations
 import pytest
 from django.urls import resolve
 
+from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Membership
 from helpdesk.tenancy.policy import Role, role_has_perm
 from helpdesk.tenancy.services import api_key_create
 from tests.factories.journeys import journey_make
 from tests.factories.tickets import CustomerFactory, TicketFactory
+from tests.fixtures.email.build_corpus import load
 from tests.isolation.probe import discover_tenant_routes, fill
+from tickets.models import Attachment
+from tickets.services.email_in import inbound_email_process, inbound_email_receive, mailbox_create
+from tickets.services.helpcenter import article_create
 from tickets.services.macros import macro_save
 
 # Staff pages. Customer-facing pages (the portal) have their own tests in tests/tickets/.
@@ -22,21 +27,36 @@ PAGE_ROUTES = [
 
 
 @pytest.fixture
-def own_objects(tenant, admin_user):
+def own_objects(tenant, admin_user, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
     customer = CustomerFactory(tenant=tenant)
     ticket = TicketFactory(tenant=tenant, customer=customer)
     key, _ = api_key_create(tenant=tenant, actor=admin_user, name="k", scopes=["read"])
     macro = macro_save(tenant=tenant, actor=admin_user, name="m", body="Hello")
     journey = journey_make(tenant)
+    article = article_create(tenant=tenant, actor=admin_user, title="Own article", body="Body")
+    mailbox = mailbox_create(
+        tenant=tenant, actor=admin_user, host="imap.acme.test", username="u", password="p"
+    )
+    inbound, _ = inbound_email_receive(
+        tenant=tenant, raw=load("attachments_inline"), source="webhook", enqueue=False
+    )
+    inbound = inbound_email_process(tenant=tenant, inbound=inbound)
+    with tenant_context(tenant):
+        attachment = Attachment.objects.for_tenant(tenant).filter(message_id=inbound.message_id)[0]
     return {
         "number": ticket.number,
+        "article_id": article.public_id,
         "membership_id": Membership.objects.get(tenant=tenant, user=admin_user).pk,
+        "mailbox_id": mailbox.pk,
+        "inbound_id": inbound.pk,
         # the public id of the object named by the path segment before <uuid:public_id>
         "public_id": {
             "customers": customer.public_id,
             "api-keys": key.public_id,
             "macros": macro.public_id,
             "journeys": journey.public_id,
+            "attachments": attachment.public_id,
         },
     }
 

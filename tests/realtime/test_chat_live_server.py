@@ -82,7 +82,9 @@ async def test_chat_round_trip_with_a_reconnect_in_the_middle(asgi_server, tenan
     ws_base = asgi_server.replace("http://", "ws://")
     cookie = dict(await session_headers(agent))[b"cookie"].decode()
     staff = await Peer.open(
-        f"{ws_base}/ws/t/acme/chat/", origin="http://127.0.0.1", additional_headers={"Cookie": cookie}
+        f"{ws_base}/ws/t/acme/chat/",
+        origin="http://127.0.0.1",
+        additional_headers={"Cookie": cookie},
     )
     assert (await staff.next("hello"))["can_work"] is True
 
@@ -90,7 +92,9 @@ async def test_chat_round_trip_with_a_reconnect_in_the_middle(asgi_server, tenan
     customer = await Peer.open(f"{ws_base}/ws/chat/acme/", origin="https://shop.acme.example")
     await customer.send(type="hello", token=token, cursor=0)
     assert (await customer.next("ready"))["state"] == "new"
-    await customer.send(type="message", id="c-000001", body="Hello, anyone?", token=token, name="Ada")
+    await customer.send(
+        type="message", id="c-000001", body="Hello, anyone?", token=token, name="Ada"
+    )
     await customer.next("session")
     await customer.next("ack")
     first = await customer.next("message")
@@ -131,7 +135,12 @@ async def test_chat_round_trip_with_a_reconnect_in_the_middle(asgi_server, tenan
     await again.quiet()
     await staff.quiet()
 
-    everything = ["Hello, anyone?", "Hi Ada, how can I help?", "My parcel is lost", "Let me check the tracking."]
+    everything = [
+        "Hello, anyone?",
+        "Hi Ada, how can I help?",
+        "My parcel is lost",
+        "Let me check the tracking.",
+    ]
     assert sorted(await stored(tenant)) == sorted(everything)
     # The reconnected widget got exactly what it had missed, each message once, in order.
     assert sorted(again.bodies()) == sorted(everything[2:])

@@ -122,7 +122,9 @@ async def test_a_chat_from_the_widget_to_an_agent_and_back(tenant, agent):
     assert answer["message"]["cursor"] > first["message"]["cursor"]
 
     # The customer writes again; the agent gets it in order.
-    await customer.send_json_to({"type": "message", "id": "c-second", "body": "Thanks!", "token": token})
+    await customer.send_json_to(
+        {"type": "message", "id": "c-second", "body": "Thanks!", "token": token}
+    )
     got = await until(agent_socket, "message")
     while got["message"]["body"] != "Thanks!":
         got = await until(agent_socket, "message")
@@ -141,10 +143,14 @@ async def test_reconnect_replays_what_was_missed_and_a_resend_is_stored_once(ten
     await until(agent_socket, "opened")
 
     # The customer's connection drops right after sending (no ack seen) ...
-    await customer.send_json_to({"type": "message", "id": "c-lost01", "body": "Still there?", "token": token})
+    await customer.send_json_to(
+        {"type": "message", "id": "c-lost01", "body": "Still there?", "token": token}
+    )
     await customer.disconnect()
     # ... and the agent answers meanwhile.
-    await agent_socket.send_json_to({"action": "message", "chat": chat, "id": "a-reply1", "body": "Yes!"})
+    await agent_socket.send_json_to(
+        {"action": "message", "chat": chat, "id": "a-reply1", "body": "Yes!"}
+    )
     await until(agent_socket, "ack")
 
     customer, _ = await widget()
@@ -160,7 +166,9 @@ async def test_reconnect_replays_what_was_missed_and_a_resend_is_stored_once(ten
     assert seen == ["Still there?", "Yes!"]
     assert ready["state"] == "active" and ready["cursor"] > cursor
     # The widget resends what it never saw acknowledged: stored once.
-    await customer.send_json_to({"type": "message", "id": "c-lost01", "body": "Still there?", "token": token})
+    await customer.send_json_to(
+        {"type": "message", "id": "c-lost01", "body": "Still there?", "token": token}
+    )
     ack = await until(customer, "ack")
     assert ack["client_id"] == "c-lost01"
     assert await customer.receive_nothing(timeout=0.3)
@@ -196,7 +204,9 @@ async def test_the_widget_route_accepts_other_sites_and_staff_routes_do_not(tena
     await customer.disconnect()
     headers = [h for h in await session_headers(agent) if h[0] != b"origin"]
     staff = WebsocketCommunicator(
-        application, "/ws/t/acme/chat/", headers=[*headers, (b"origin", b"https://shop.acme.example")]
+        application,
+        "/ws/t/acme/chat/",
+        headers=[*headers, (b"origin", b"https://shop.acme.example")],
     )
     connected, _ = await staff.connect(timeout=10)
     assert not connected
@@ -285,7 +295,9 @@ async def test_no_chat_crosses_tenants(tenant, other_tenant, agent, other_agent)
     # Acme's agent cannot open it by id, nor connect to Globex's page.
     await mine.send_json_to({"action": "open", "chat": their_chat})
     assert (await until(mine, "error"))["message"] == "Not found."
-    await mine.send_json_to({"action": "message", "chat": their_chat, "id": "a-000009", "body": "x"})
+    await mine.send_json_to(
+        {"action": "message", "chat": their_chat, "id": "a-000009", "body": "x"}
+    )
     assert (await until(mine, "error"))["message"] == "Open the chat first."
     theirs, ok = await console(agent, slug="globex")
     assert not ok

@@ -30,7 +30,9 @@ def articles(tenant, other_tenant, admin_user, other_admin):
 
     return {
         "password": make(tenant, admin_user, "Reset your password", "Click **Forgot password**."),
-        "invoice": make(tenant, admin_user, "Download an invoice", "Go to Billing.", category="Billing"),
+        "invoice": make(
+            tenant, admin_user, "Download an invoice", "Go to Billing.", category="Billing"
+        ),
         "draft": make(tenant, admin_user, "Secret roadmap DRAFTONLY", "DRAFTONLY", publish=False),
         "foreign": make(other_tenant, other_admin, "Globex passwords FOREIGNONLY", "FOREIGNONLY"),
         "xss": make(
@@ -118,7 +120,10 @@ def test_deflection_counts_and_creates_no_ticket(client, tenant, articles):
     )
     assert response.status_code == 200 and b"Glad that helped" in response.content
     plain = Client(HTTP_USER_AGENT="other browser")
-    assert plain.post(url("help-deflect", article_slug=article.slug), {"answered": "yes"}).status_code == 200
+    assert (
+        plain.post(url("help-deflect", article_slug=article.slug), {"answered": "yes"}).status_code
+        == 200
+    )
     # The same visitor again is not counted twice; an empty post is refused.
     client.post(url("help-deflect", article_slug=article.slug), {"answered": "yes"})
     assert client.post(url("help-deflect", article_slug=article.slug)).status_code == 400
@@ -130,18 +135,27 @@ def test_deflection_counts_and_creates_no_ticket(client, tenant, articles):
 
 def test_deflecting_a_draft_or_foreign_article_is_404(client, tenant, articles):
     for key in ("draft", "foreign"):
-        response = client.post(url("help-deflect", article_slug=articles[key].slug), {"answered": "yes"})
+        response = client.post(
+            url("help-deflect", article_slug=articles[key].slug), {"answered": "yes"}
+        )
         assert response.status_code == 404
 
 
 def test_did_this_help_vote(client, tenant, articles):
     article = articles["password"]
     response = client.post(
-        url("help-article-vote", article_slug=article.slug), {"helpful": "yes"}, HTTP_HX_REQUEST="true"
+        url("help-article-vote", article_slug=article.slug),
+        {"helpful": "yes"},
+        HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 200 and b"Thanks for your feedback" in response.content
     client.post(url("help-article-vote", article_slug=article.slug), {"helpful": "yes"})  # repeat
-    assert client.post(url("help-article-vote", article_slug=article.slug), {"helpful": "maybe"}).status_code == 400
+    assert (
+        client.post(
+            url("help-article-vote", article_slug=article.slug), {"helpful": "maybe"}
+        ).status_code
+        == 400
+    )
     response = Client(HTTP_USER_AGENT="b").post(
         url("help-article-vote", article_slug=article.slug), {"helpful": "no"}
     )
@@ -277,7 +291,12 @@ def test_admin_creates_edits_and_publishes_an_article(client, tenant, admin_user
     client.force_login(admin_user)
     response = client.post(
         url("article-admin-new"),
-        {"title": "Change plan", "body": "Go to **Billing**", "category": "Billing", "then": "draft"},
+        {
+            "title": "Change plan",
+            "body": "Go to **Billing**",
+            "category": "Billing",
+            "then": "draft",
+        },
     )
     assert response.status_code == 302
     with tenant_context(tenant):
@@ -305,7 +324,9 @@ def test_admin_form_errors_are_400(client, tenant, admin_user, articles):
     assert client.post(url("article-admin-new"), {"title": "", "body": ""}).status_code == 400
 
 
-@pytest.mark.parametrize(("role", "status"), [(Role.MANAGER, 200), (Role.AGENT, 403), (Role.OBSERVER, 403)])
+@pytest.mark.parametrize(
+    ("role", "status"), [(Role.MANAGER, 200), (Role.AGENT, 403), (Role.OBSERVER, 403)]
+)
 def test_article_admin_needs_workspace_manage(client, tenant, member_factory, role, status):
     client.force_login(member_factory(tenant, role, f"{role}@acme.test"))
     assert client.get(url("article-admin")).status_code == status
@@ -315,7 +336,9 @@ def test_staff_cannot_edit_another_tenants_article(client, tenant, admin_user, a
     client.force_login(admin_user)
     foreign = articles["foreign"]
     assert client.get(url("article-admin-edit", article_id=foreign.public_id)).status_code == 404
-    response = client.post(url("article-admin-publish", article_id=foreign.public_id), {"publish": "0"})
+    response = client.post(
+        url("article-admin-publish", article_id=foreign.public_id), {"publish": "0"}
+    )
     assert response.status_code == 404
     assert client.get(url("article-admin", slug="globex")).status_code == 404
 

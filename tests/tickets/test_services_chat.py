@@ -132,7 +132,11 @@ def test_a_non_member_cannot_answer(tenant, other_agent):
     started = start(tenant)
     with pytest.raises(ValidationError):
         services.chat_agent_message(
-            tenant=tenant, session=started.session, agent=other_agent, body="x", client_id="a-000003"
+            tenant=tenant,
+            session=started.session,
+            agent=other_agent,
+            body="x",
+            client_id="a-000003",
         )
 
 
@@ -195,8 +199,12 @@ def test_end_then_writing_again_reopens_the_same_chat(tenant, agent):
 
 def test_a_closed_ticket_is_not_reused_the_chat_goes_on_in_a_new_one(tenant, agent):
     started = start(tenant)
-    ticket_set_status(tenant=tenant, actor=agent, ticket=started.session.ticket, status=Status.SOLVED)
-    ticket_set_status(tenant=tenant, actor=agent, ticket=started.session.ticket, status=Status.CLOSED)
+    ticket_set_status(
+        tenant=tenant, actor=agent, ticket=started.session.ticket, status=Status.SOLVED
+    )
+    ticket_set_status(
+        tenant=tenant, actor=agent, ticket=started.session.ticket, status=Status.CLOSED
+    )
     message, _ = services.chat_customer_message(
         tenant=tenant, session=started.session, body="Back again", client_id="c-000011"
     )
@@ -243,7 +251,10 @@ def test_offer_email_countdown(tenant):
 
     started = start(tenant)
     session = started.session
-    assert selectors.chat_offer_email_in(session=session, wait_seconds=60, now=session.started_at) == 60
+    assert (
+        selectors.chat_offer_email_in(session=session, wait_seconds=60, now=session.started_at)
+        == 60
+    )
     later = session.started_at + timedelta(seconds=75)
     assert selectors.chat_offer_email_in(session=session, wait_seconds=60, now=later) == 0
     session.state = ChatSession.State.ACTIVE

@@ -113,7 +113,16 @@ def test_another_tenants_article_cannot_be_voted_or_deflected(tenant, other_tena
 )
 def test_markdown_rendering_keeps_xss_inert(markdown):
     html = str(selectors.article_render(markdown)).lower()
-    for bad in ("<script", "onerror", "onload", "onclick", "javascript:", "<iframe", "<svg", "data:"):
+    for bad in (
+        "<script",
+        "onerror",
+        "onload",
+        "onclick",
+        "javascript:",
+        "<iframe",
+        "<svg",
+        "data:",
+    ):
         assert bad not in html, html
 
 
@@ -131,7 +140,9 @@ def test_markdown_renders_the_usual_formatting():
 
 
 def test_search_ranks_title_matches_first_and_never_returns_drafts(tenant, admin_user):
-    body_match = make(tenant, admin_user, title="Billing basics", body="How to reset things", publish=True)
+    body_match = make(
+        tenant, admin_user, title="Billing basics", body="How to reset things", publish=True
+    )
     title_match = make(tenant, admin_user, title="Reset your password", body="Steps", publish=True)
     make(tenant, admin_user, title="Reset secrets (draft)", body="reset", publish=False)
     with tenant_context(tenant):
@@ -160,4 +171,6 @@ def test_article_links_are_absolute_public_urls_of_published_articles(tenant, ad
                 "url": "https://help.example.com/t/acme/help/articles/shipping-times/",
             }
         ]
-        assert selectors.article_links(tenant=tenant, query="shipping")[0]["title"] == "Shipping times"
+        assert (
+            selectors.article_links(tenant=tenant, query="shipping")[0]["title"] == "Shipping times"
+        )

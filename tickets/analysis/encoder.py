@@ -47,20 +47,28 @@ def model_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
-def read_safetensors(path: Path) -> dict[str, np.ndarray]:
-    """Memory-mapped arrays of a safetensors file (read-only views into one map)."""
+def read_safetensors(path: Path, *, mapped: frozenset[str] = frozenset()) -> dict[str, np.ndarray]:
+    """The arrays of a safetensors file: names in ``mapped`` as read-only memory maps (pages read
+    on demand, shared between processes), the others read into memory (a plain file read, so they
+    are not also resident a second time as mapped file pages)."""
     with open(path, "rb") as handle:
         (size,) = struct.unpack("<Q", handle.read(8))
         header = json.loads(handle.read(size))
-    raw = np.memmap(path, dtype=np.uint8, mode="r")
-    base = 8 + size
-    arrays = {}
-    for name, spec in header.items():
-        if name == "__metadata__":
-            continue
-        start, end = spec["data_offsets"]
-        dtype = _DTYPES[spec["dtype"]]
-        arrays[name] = raw[base + start : base + end].view(dtype).reshape(spec["shape"])
+        base = 8 + size
+        arrays = {}
+        raw = np.memmap(path, dtype=np.uint8, mode="r") if mapped else None
+        for name, spec in header.items():
+            if name == "__metadata__":
+                continue
+            start, end = spec["data_offsets"]
+            dtype = _DTYPES[spec["dtype"]]
+            if name in mapped:
+                view = raw[base + start : base + end].view(dtype)
+                arrays[name] = view.reshape(spec["shape"])
+                continue
+            handle.seek(base + start)
+            data = np.frombuffer(handle.read(end - start), dtype=dtype)
+            arrays[name] = data.reshape(spec["shape"])
     return arrays
 
 
@@ -72,21 +80,27 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarr
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
-    """Exact (erf) GELU with the Abramowitz-Stegun 7.1.26 erf (error < 1.5e-7)."""
-    z = x * np.float32(0.7071067811865476)
-    sign = np.sign(z)
-    a = np.abs(z)
-    t = 1.0 / (1.0 + np.float32(0.3275911) * a)
-    poly = t * (
-        np.float32(0.254829592)
-        + t
-        * (
-            np.float32(-0.284496736)
-            + t * (np.float32(1.421413741) + t * (np.float32(-1.453152027) + t * 1.061405429))
-        )
-    )
-    erf = sign * (1.0 - poly * np.exp(-a * a))
-    return x * np.float32(0.5) * (1.0 + erf)
+    """Exact (erf) GELU, in place in ``x``, with the Abramowitz-Stegun 7.1.26 erf (error below
+    1.5e-7); two temporaries of the size of ``x``, which is the biggest activation."""
+    a = np.abs(x)
+    a *= np.float32(0.7071067811865476)  # |z|, z = x / sqrt(2)
+    t = a * np.float32(0.3275911)
+    t += 1.0
+    np.reciprocal(t, out=t)
+    poly = t * np.float32(1.061405429)
+    for coefficient in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
+        poly += np.float32(coefficient)
+        poly *= t
+    np.square(a, out=a)
+    np.negative(a, out=a)
+    np.exp(a, out=a)
+    poly *= a  # poly * exp(-z^2)
+    np.subtract(np.float32(1.0), poly, out=poly)  # erf(|z|)
+    np.copysign(poly, x, out=poly)  # erf(z)
+    poly += 1.0
+    x *= poly
+    x *= np.float32(0.5)
+    return x
 
 
 class MiniLmEncoder:
@@ -97,10 +111,12 @@ class MiniLmEncoder:
         self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(MAX_TOKENS)
-        weights = read_safetensors(directory / "model.safetensors")
+        weights = read_safetensors(
+            directory / "model.safetensors", mapped=frozenset({"embeddings.word_embeddings.weight"})
+        )
 
         def dense(name: str) -> np.ndarray:
-            return np.ascontiguousarray(np.asarray(weights[name], dtype=np.float32).T)
+            return np.ascontiguousarray(weights[name].T, dtype=np.float32)
 
         def vec(name: str) -> np.ndarray:
             return np.array(weights[name], dtype=np.float32)
@@ -140,7 +156,7 @@ class MiniLmEncoder:
     def token_ids(self, texts: list[str]) -> list[list[int]]:
         return [encoding.ids for encoding in self.tokenizer.encode_batch(texts)]
 
-    def encode(self, texts: list[str], batch_tokens: int = 2048) -> np.ndarray:
+    def encode(self, texts: list[str], batch_tokens: int = 1536) -> np.ndarray:
         """Embeddings of ``texts`` in input order; batches hold about ``batch_tokens`` tokens."""
         ids = self.token_ids(texts)
         out = np.zeros((len(texts), HIDDEN), dtype=np.float32)

@@ -59,14 +59,17 @@ CUES: dict[str, list[Cue]] = {
         (r"\b(?:ridiculous|unacceptable|absurd|pathetic|useless|hopeless|incompetent)\b", 1.0),
         (r"\b(?:terrible|horrible|awful|worst|garbage|rubbish|trash)\b", 0.8),
         (r"\bdisappoint(?:ed|ing)\b", 0.9),
-        (r"\b(?:fed up|sick of|tired of|had enough|enough is enough)\b", 1.0),
+        (r"\b(?:fed up|sick of|tired of|had enough|enough is enough|had it with)\b", 1.0),
+        (r"^\s*enough\b|\benough\s*[.!]", 0.9, False),
+        (r"\bhow many (?:more )?times\b", 1.0, False),
+        (r"\b(?:never|don'?t|do not) (?:answer|reply|respond|call back|get back)\b", 0.9, False),
         (r"\b(?:i'?m|i am|we'?re|we are) done\b|\bdone with (?:this|you)\b", 0.9),
         (r"\b(?:a|absolute|complete|total) joke\b|\bis a joke\b", 1.0),
         (r"\bseriously\s*\?|\bare you (?:kidding|serious)\b|\bhow hard can it be\b", 1.0, False),
         (r"\bwaste of (?:my |our )?time\b|\bwhat a waste\b", 1.0),
         (r"\b(?:do you even|what am i even|what are we even)\b", 1.0, False),
         (
-            r"\b(?:nobody|no one|no-one)\b.{0,30}?\b(?:answer|respond|repl|read|care|pick|call|know)\w*",
+            r"\b(?:nobody|no one|no-one)\b.{0,40}?\b(?:answer|respond|repl|read|care|pick|call|know|bother)\w*",
             0.9,
             False,
         ),
@@ -90,10 +93,23 @@ CUES: dict[str, list[Cue]] = {
         (r"\bagain\s*!", 0.6, False),
         (r"\bthanks for nothing\b", 1.2, False),
         (
-            r"\b(?:for|is) the " + ORD + r" time\b|\b" + ORD + r" time (?:i|we|this|today)\b",
+            r"\b(?:for|is) the "
+            + ORD
+            + r" time\b|\b"
+            + ORD
+            + r" (?:time|email|call|message|ticket|request|attempt)\b",
             0.8,
             False,
         ),
+        (
+            r"\b(?:called|emailed|written|asked|contacted|chased|explained|complained)"
+            r"(?: you| about this| about it)? " + NUM + r" times\b",
+            0.9,
+            False,
+        ),
+        (r"\b" + NUM + r" (?:days|weeks|months) (?:running|in a row)\b", 0.8, False),
+        (r"(?:^|[.!?]\s+)fix (?:it|this)\b", 0.8, False),
+        (r"\bafter " + NUM + r" (?:days|weeks|months)\b", 0.4, False),
         (
             r"\b" + NUM + r" times (?:now|already|today|this)\b|\basked " + NUM + r" times\b",
             0.8,
@@ -120,7 +136,12 @@ CUES: dict[str, list[Cue]] = {
             False,
         ),
         (r"\bnothing (?:on this \w+ )?makes (?:any )?sense\b", 1.0, False),
-        (r"\bno idea (?:how|what|where|why|which|if|whether)\b", 1.0, False),
+        (r"\bno (?:idea|clue) (?:how|what|where|why|which|if|whether)\b", 1.0, False),
+        (
+            r"\b(?:doesn'?t|does not|don'?t|do not|isn'?t|is not|not) (?:make (?:it|this|that|things) )?clear\b",
+            1.0,
+            False,
+        ),
         (
             r"\b(?:don't|do not|didn't|dont|i can't|i cannot) (?:understand|get it|get how|get why|get what)\b",
             1.0,
@@ -164,7 +185,7 @@ CUES: dict[str, list[Cue]] = {
             0.6,
             False,
         ),
-        (r"\b(?:huh|wait,? so|dumb question|stupid question)\b", 0.9, False),
+        (r"\b(?:huh|wait,? (?:so|why|what|how|which)|dumb question|stupid question)\b", 0.9, False),
         (
             r"\bstuck (?:at|on) step\b|\bwhat (?:to do|do i do) next\b|\bwhat am i doing wrong\b",
             1.0,
@@ -177,16 +198,29 @@ CUES: dict[str, list[Cue]] = {
     ),
     "urgency": _cues(
         (r"\burgent(?:ly)?\b|\basap\b|\ba\.s\.a\.p\.?|\bemergency\b|\bcritical\b", 1.0),
-        (r"\bimmediately\b|\bright (?:now|away)\b|\bat once\b|\bas soon as possible\b", 1.0),
+        (
+            r"\bimmediately\b|(?<!looks )(?<!look )(?<!seems )(?<!works )\bright (?:now|away)\b"
+            r"|\bat once\b|\bas soon as possible\b",
+            1.0,
+        ),
         (
             r"\btime[- ]sensitive\b|\bdeadline\b|\bplease hurry\b|\bhurry\b|\bexpedite\b|\bescalate\b",
             1.0,
         ),
         (
-            r"\b(?:still|been|keep) waiting\b|\bwaiting (?:since|for (?:a|an|my|the|someone|\d+|"
+            r"\b(?:still|keep) waiting\b|\bwaiting (?:since|for (?:a|an|my|the|someone|\d+|"
             + NUM
             + r"))",
             0.8,
+            False,
+        ),
+        (r"\bbeen waiting\b", 0.5, False),
+        (r"\bnow\s*!|\bneed\b.{0,30}?\bnow\b", 0.8, False),
+        (r"\bneed to .{0,25}?\b(?:today|tonight|tomorrow|this afternoon)\b", 0.8, False),
+        (
+            r"\b(?:fly|flying|leave|leaving|travel|travelling|get home|check in|board)\b.{0,25}?"
+            r"\b(?:today|tonight|tomorrow|in \d+ (?:hours?|min\w*))\b",
+            0.9,
             False,
         ),
         (
@@ -194,12 +228,11 @@ CUES: dict[str, list[Cue]] = {
             + NUM
             + r" (?:days|weeks|hours)\b|\bafter "
             + NUM
-            + r" (?:days|weeks)\b|\b"
-            + NUM
-            + r" (?:days|weeks) (?:and|later|now|since)\b",
+            + r" (?:days|weeks)\b",
             0.7,
             False,
         ),
+        (r"\b" + NUM + r" (?:days|weeks) (?:and|later|now|since)\b", 0.4, False),
         (r"\b(?:outage|offline|unreachable)\b", 1.0),
         (
             r"\bno (?:electricity|power|internet|broadband|water|heating|signal|service)\b",
@@ -278,7 +311,7 @@ CUES: dict[str, list[Cue]] = {
         ),
     ),
     "gratitude": _cues(
-        (r"\bthank(?:s| you)\b(?! in advance)(?! for nothing)(?! for your patience)", 1.0),
+        (r"\bthank(?:s| you)\b(?! in advance)(?! for nothing)", 1.0),
         (r"\b(?:thx|thanx|ty|tysm|thnx|thank u)\b", 0.9),
         (r"\bappreciat(?:e|ed|ion)\b", 0.9),
         (r"\bgrateful\b|\bkudos\b|\bshout-?out\b|\bmuch obliged\b", 1.0),
@@ -317,14 +350,17 @@ CUES: dict[str, list[Cue]] = {
             r"\b(?:another|a different|other) (?:provider|vendor|bank|airline|host|network|supplier|company|service|tool|options)\b|\balternatives\b|\bshopping around\b",
             0.9,
         ),
-        (r"\bcompetitor\b|\btak(?:e|ing) (?:my|our) business elsewhere\b|\belsewhere\b", 1.0),
+        (
+            r"\bcompetitor\b|\btak(?:e|ing) (?:my|our) business (?:elsewhere|to)\b|\belsewhere\b",
+            1.0,
+        ),
         (
             r"\blost a customer\b|\bwe'?re out\b|\bwe are leaving\b|\bleaving at renewal\b|\blast order\b",
             1.0,
             False,
         ),
         (
-            r"\b(?:won'?t|will not|not|never) (?:be )?(?:renew(?:ing)?|continu(?:e|ing)|ordering|shop(?:ping)?|order(?:ing)? again|buy(?:ing)? again)\b|\bnot to renew\b",
+            r"\b(?:won'?t|will not|not|never|don'?t|do not|not going to|no longer) (?:be )?(?:renew(?:ing)?|continu(?:e|ing)|ordering|shop(?:ping)?|order(?:ing)? again|buy(?:ing)? again)\b|\bnot to renew\b",
             1.0,
             False,
         ),
@@ -367,6 +403,44 @@ def _clause_prefix(text: str, start: int) -> str:
     return text[left:start]
 
 
+_SUBJECTS = frozenset(
+    [
+        "i",
+        "i'm",
+        "im",
+        "i've",
+        "i'll",
+        "i'd",
+        "we",
+        "we're",
+        "we've",
+        "we'll",
+        "you",
+        "you're",
+        "they",
+        "they're",
+        "he",
+        "she",
+        "it",
+        "it's",
+        "this",
+        "that",
+    ]
+)
+
+
+def _negated(text: str, start: int) -> bool:
+    """A negator among the three words before a cue, in the same clause and the same subject:
+    "not unclear" and "I'm not cancelling" are negated, "if this isn't fixed I'm cancelling" is
+    not (the scope stops at "I'm")."""
+    for word in reversed(_preceding_words(text, start, 3).split()):
+        if word.lower() in _SUBJECTS:
+            return False
+        if _NEGATORS.fullmatch(word) or word.lower().endswith("n't"):
+            return True
+    return False
+
+
 def _sentence_of(text: str, start: int, end: int) -> str:
     left = 0
     for match in _SENTENCE_BREAK.finditer(text, 0, start):
@@ -400,8 +474,7 @@ def detect_signals(text: str) -> dict[str, dict]:
             for match in cue.pattern.finditer(text):
                 weight = cue.weight
                 if weight > 0 and cue.negatable:
-                    before = _preceding_words(text, match.start(), 3)
-                    if _NEGATORS.search(before):
+                    if _negated(text, match.start()):
                         continue
                     if _INTENSIFIERS.search(_preceding_words(text, match.start(), 2)):
                         weight *= 1.3
@@ -432,6 +505,9 @@ def detect_signals(text: str) -> dict[str, dict]:
         if name == "frustration" and _is_shouting(text):
             total += 0.8
             phrases.append("(capitals)")
+        if name == "frustration" and re.search(r"!{3,}|\?{3,}", text):
+            total += 0.4  # once per message, however many
+            phrases.append("!!!")
         if name == "gratitude" and total > 0:
             total = _discount_closing_thanks(text, total)
         score = 1.0 - math.exp(-max(total, 0.0))

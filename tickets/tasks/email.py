@@ -60,7 +60,9 @@ class EmailSendTask(TenantTask):
         return outcome
 
 
-@shared_task(base=EmailSendTask, name="tickets.outbound_email_send", max_retries=None)
+@shared_task(
+    base=EmailSendTask, name="tickets.outbound_email_send", max_retries=None, ignore_result=True
+)
 def outbound_email_send_task(tenant_id: int, outbound_id: int) -> dict:
     """Send one email; the number of attempts is kept on the row, not in Celery."""
     tenant = current_tenant()
@@ -72,7 +74,7 @@ def outbound_email_send_task(tenant_id: int, outbound_id: int) -> dict:
     return outcome.as_dict()
 
 
-@shared_task(base=TenantTask, name="tickets.inbound_email_process")
+@shared_task(base=TenantTask, name="tickets.inbound_email_process", ignore_result=True)
 def inbound_email_process_task(tenant_id: int, inbound_id: int, rate_limit: bool = True) -> str:
     tenant = current_tenant()
     row = email_in.inbound_email_process(
@@ -83,7 +85,7 @@ def inbound_email_process_task(tenant_id: int, inbound_id: int, rate_limit: bool
     return row.state
 
 
-@shared_task(base=TenantTask, name="tickets.mailbox_poll")
+@shared_task(base=TenantTask, name="tickets.mailbox_poll", ignore_result=True)
 def mailbox_poll_task(tenant_id: int, mailbox_id: int) -> dict:
     tenant = current_tenant()
     mailbox = selectors.mailbox_get(tenant=tenant, mailbox_id=mailbox_id)
@@ -106,7 +108,7 @@ def mailbox_poll_fanout_task() -> int:
     return len(mailboxes)
 
 
-@shared_task(base=TenantTask, name="tickets.email_sweep")
+@shared_task(base=TenantTask, name="tickets.email_sweep", ignore_result=True)
 def email_sweep_task(tenant_id: int) -> dict[str, int]:
     return email_in.email_sweep(tenant=current_tenant())
 
