@@ -38,9 +38,9 @@ from helpdesk.accounts.models import User
 from helpdesk.realtime.consumers import TenantConsumer
 from helpdesk.realtime.groups import ticket_group
 from helpdesk.tenancy.context import tenant_context
-from helpdesk.tenancy.models import Membership, Tenant
+from helpdesk.tenancy.models import Tenant
 from helpdesk.tenancy.policy import Perm, role_has_perm
-from helpdesk.tenancy.selectors import tenant_get_by_slug
+from helpdesk.tenancy.selectors import membership_get, tenant_get_by_slug
 from tickets import selectors_chat as selectors
 from tickets.models import ChatSession
 from tickets.services import chat as chat_services
@@ -187,8 +187,10 @@ def _user(user_id: int) -> User:
 
 
 @_db
-def _role_allows(tenant_id: int, user_id: int, perm: Perm) -> bool:
-    membership = Membership.objects.filter(tenant_id=tenant_id, user_id=user_id).first()
+def _role_allows(tenant: Tenant, user: User, perm: Perm) -> bool:
+    """Re-checked on every command: a role changed or a membership removed takes effect now."""
+    user.refresh_from_db(fields=["is_active"])
+    membership = membership_get(tenant=tenant, user=user)
     return membership is not None and role_has_perm(membership.role, perm)
 
 
@@ -402,8 +404,8 @@ class ChatCustomerConsumer(_ChatSocket):
             payload, ticket_id = await _customer_post(self.chat_tenant, self.session_id, content)
             if ticket_id != self.ticket_id:  # the chat went on in a new ticket
                 await self._join_chat(self.chat_tenant.pk, self.session_id, ticket_id)
+            # The sender's own copy arrives in order with the commit's event, like everyone's.
             await self.send_json({"type": "ack", "client_id": client_id, "message": payload})
-            await self.catch_up()
         except RateLimited as exc:
             await self.send_json(
                 {
@@ -498,7 +500,7 @@ class ChatAgentConsumer(TenantConsumer, _ChatSocket):
             await self.send_json({"type": "error", "message": "Unknown action."})
             return
         if action in ("message", "typing", "end"):
-            if not await _role_allows(self.tenant_id, self.member.user_id, Perm.TICKETS_WORK):
+            if not await _role_allows(self.chat_tenant, self.agent, Perm.TICKETS_WORK):
                 await self.send_json(
                     {
                         "type": "error",
@@ -519,7 +521,7 @@ class ChatAgentConsumer(TenantConsumer, _ChatSocket):
         await handler(content)
 
     async def _open(self, content: dict) -> None:
-        if not await _role_allows(self.tenant_id, self.member.user_id, Perm.TICKETS_VIEW):
+        if not await _role_allows(self.chat_tenant, self.agent, Perm.TICKETS_VIEW):
             await self.send_json({"type": "error", "message": "Your role cannot see chats."})
             return
         try:
@@ -548,7 +550,6 @@ class ChatAgentConsumer(TenantConsumer, _ChatSocket):
             await self.send_json({"type": "error", "client_id": client_id, "message": _errors(exc)})
             return
         await self.send_json({"type": "ack", "client_id": client_id, "message": payload})
-        await self.catch_up()
 
     async def _agent_typing(self, content: dict) -> None:
         await self._typing(who="agent", name=self.agent_name, typing=content.get("typing") is True)

@@ -99,14 +99,28 @@ class StatusFanout:
                 logger.warning("status fan-out receive failed", exc_info=True)
                 await asyncio.sleep(1)
                 continue
-            for page in list(self.pages.get(message.get("group", ""), ())):
-                try:
-                    async with asyncio.timeout(SEND_TIMEOUT):
-                        await page.deliver(message)
-                except Exception:  # one broken page never holds the others back
-                    logger.info("status page dropped", exc_info=True)
-                    await self.leave(message["group"], page)
-                    asyncio.get_running_loop().create_task(page.drop())
+            pages = list(self.pages.get(message.get("group", ""), ()))
+            if pages:
+                await self._deliver(pages, message)
+
+    async def _deliver(self, pages: list[StatusPageConsumer], message: dict) -> None:
+        """Hand ``message`` to every page, in order. The ASGI message is built once; one timer
+        guards the whole round, and a page that stalls it is dropped (the rest go on)."""
+        out = {"type": "websocket.send", "text": message.get("text")}
+        start = 0
+        while start < len(pages):
+            index = start
+            try:
+                async with asyncio.timeout(SEND_TIMEOUT):
+                    for index in range(start, len(pages)):
+                        await pages[index].deliver(message, out)
+                return
+            except Exception:  # one broken page never holds the others back
+                logger.info("status page dropped", exc_info=True)
+                page = pages[index]
+                await self.leave(message["group"], page)
+                asyncio.get_running_loop().create_task(page.drop())
+                start = index + 1
 
 
 _fanouts: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, StatusFanout] = (
@@ -197,9 +211,10 @@ class StatusPageConsumer(AsyncJsonWebsocketConsumer):
                 {"type": "update", "events": opened["events"], "summary": opened["summary"]}
             )
         await self.send_json({"type": "ready", "cursor": self.cursor, "summary": opened["summary"]})
-        while self.backlog:
-            await self._forward(self.backlog.pop(0))
-        self.live = True
+        while self.backlog:  # what came during the replay, in order (and more may come)
+            await self._send_update(self.backlog.pop(0), None)
+        # No await since the backlog was seen empty: nothing slips in between.
+        self.live = self.grant is not None
 
     async def disconnect(self, code) -> None:
         self.live = False
@@ -210,8 +225,9 @@ class StatusPageConsumer(AsyncJsonWebsocketConsumer):
         # Receive-only: the page never commands anything here (no subscribe, no write).
         await self.send_json({"type": "error", "message": "This connection is receive-only."})
 
-    async def deliver(self, message: dict) -> None:
-        """Called by the fan-out for every message of this page's group, in order."""
+    async def deliver(self, message: dict, out: dict | None = None) -> None:
+        """Called by the fan-out for every message of this page's group, in order. ``out`` is
+        the ready-made ASGI message of the publisher's text (shared by all pages)."""
         if message["type"] == "status.revoked":
             if self.grant is not None and self.grant.link_id in message.get("links", []):
                 self.grant, self.live = None, False
@@ -223,14 +239,14 @@ class StatusPageConsumer(AsyncJsonWebsocketConsumer):
             if self.grant is not None:
                 self.backlog.append(message)
             return
-        await self._forward(message)
+        await self._send_update(message, out)
 
-    async def _forward(self, message: dict) -> None:
+    async def _send_update(self, message: dict, out: dict | None) -> None:
         events = message["events"]
-        if not events or message["first"] > self.cursor:
+        if not events or message["first"] > self.cursor:  # the usual case: all new
             if events:
                 self.cursor = events[-1]["cursor"]
-            await self.send(text_data=message["text"])  # encoded once by the publisher
+            await self.base_send(out or {"type": "websocket.send", "text": message["text"]})
             return
         fresh = [e for e in events if e["cursor"] > self.cursor]
         if fresh:

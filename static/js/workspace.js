@@ -446,6 +446,15 @@
       updateBulk();
     });
 
+    // Actions whose value control only switches in with JS are enabled now.
+    function enableBulkActions() {
+      $all("[data-bulk-action] option[data-needs-js]").forEach(function (option) {
+        option.disabled = false;
+      });
+    }
+
+    doc.addEventListener("htmx:historyRestore", enableBulkActions);
+    enableBulkActions();
     syncBulkValue();
     updateBulk();
 

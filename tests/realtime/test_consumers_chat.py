@@ -311,3 +311,27 @@ async def test_no_chat_crosses_tenants(tenant, other_tenant, agent, other_agent)
     assert await message_bodies(tenant) == []
     for communicator in (mine, visitor, intruder):
         await communicator.disconnect()
+
+
+async def test_the_role_is_rechecked_on_every_command(tenant, agent):
+    customer, _ = await widget()
+    await start_chat(customer)
+    chat = await chat_public_id(tenant)
+    staff, _ = await console(agent)
+    await staff.send_json_to({"action": "open", "chat": chat})
+    await until(staff, "opened")
+
+    @database_sync_to_async
+    def demote():
+        from helpdesk.tenancy.models import Membership
+
+        Membership.objects.filter(tenant=tenant, user=agent).update(role=Role.OBSERVER)
+
+    await demote()
+    await staff.send_json_to({"action": "message", "chat": chat, "id": "a-late01", "body": "hi"})
+    assert (await until(staff, "error"))["message"] == "Your role cannot answer chats."
+    await staff.send_json_to({"action": "typing", "chat": chat, "typing": True})
+    assert (await until(staff, "error"))["message"] == "Your role cannot answer chats."
+    assert await customer.receive_nothing(timeout=0.3)
+    await staff.disconnect()
+    await customer.disconnect()

@@ -468,6 +468,8 @@ def test_queue_page_has_tabs_filters_bulk_and_live_hooks(agent_client, queue_tic
     assert 'hx-push-url="true"' in html and "delay:400ms" in html
     assert 'method="get" action="/t/acme/queue/"' in html  # works without JS too
     assert 'action="/t/acme/queue/bulk/"' in html and 'name="tickets" value=' in html
+    # without JS only the actions whose value field is already in place can be chosen
+    assert '<option value="status" disabled data-needs-js>' in html
     assert 'action="/t/acme/queue/views/"' in html and 'name="shared"' not in html  # agents: no
     assert 'data-ws-path="/ws/t/acme/queue/"' in html
     assert "Breached" in html and "At risk · 75%" in html

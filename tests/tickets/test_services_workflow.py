@@ -282,3 +282,11 @@ def test_membership_away_flag_is_per_tenant(tenant, other_tenant, agent, admin_u
     member_set_away(tenant=tenant, actor=admin_user, user=agent, is_away=True)
     assert Membership.objects.get(tenant=tenant, user=agent).is_away
     assert not Membership.objects.get(tenant=other_tenant, user=agent).is_away
+
+
+def test_an_unknown_status_is_a_validation_error_not_a_crash(tenant, customer, agent):
+    ticket = new_ticket(tenant, customer)
+    with pytest.raises(ValidationError):
+        services.ticket_set_status(tenant=tenant, actor=agent, ticket=ticket, status="vanished")
+    result = tickets_bulk_apply(tenant=tenant, actor=agent, numbers=[ticket.number], action="status", value="vanished")
+    assert result.changed == 0 and ticket.number in result.errors

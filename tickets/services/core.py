@@ -258,7 +258,8 @@ def _set_status(
 def ticket_set_status(
     *, tenant: Tenant, actor: User | None, ticket: Ticket, status: str, at: datetime | None = None
 ) -> Ticket:
-    Status(status)
+    if status not in Status.values:
+        raise ValidationError({"status": f"Choose one of {Status.values}."})
     now = at or timezone.now()
     with tenant_context(tenant):
         ticket = Ticket.objects.for_tenant(tenant).select_for_update().get(pk=ticket.pk)

@@ -433,19 +433,18 @@ def status_summary(
     }
 
 
-def status_summary_for(*, tenant: Tenant, ticket: Ticket, now: datetime | None = None) -> dict:
-    """``status_summary`` with the queue load and cursor read from the database."""
+def status_summary_for(
+    *, tenant: Tenant, ticket: Ticket, cursor: int | None = None, now: datetime | None = None
+) -> dict:
+    """``status_summary`` with the queue load (and the cursor, unless given) read from the
+    database."""
     stage = status_stage(ticket)
     ahead = 0
     if stage in ("received", "assigned"):
         ahead = selectors_status.status_queue_ahead(tenant=tenant, ticket=ticket)
-    return status_summary(
-        tenant=tenant,
-        ticket=ticket,
-        queue_ahead=ahead,
-        cursor=selectors_status.status_latest_cursor(tenant=tenant, ticket=ticket),
-        now=now,
-    )
+    if cursor is None:
+        cursor = selectors_status.status_latest_cursor(tenant=tenant, ticket=ticket)
+    return status_summary(tenant=tenant, ticket=ticket, queue_ahead=ahead, cursor=cursor, now=now)
 
 
 # --- customer replies from the page ------------------------------------------------------------
@@ -531,7 +530,9 @@ def _publish_after_commit(tenant: Tenant, ticket_id: int) -> None:
             ]
             if ids and not events:
                 return  # nothing public survived (rolled back, or filtered out)
-            summary = status_summary_for(tenant=tenant, ticket=ticket)
+            # The summary reflects at least the newest event sent with it (one query saved).
+            cursor = events[-1]["cursor"] if events else None
+            summary = status_summary_for(tenant=tenant, ticket=ticket, cursor=cursor)
     except Exception:  # a failed publish never fails the caller; pages catch up by cursor
         logger.warning("status page publish of ticket %s failed", ticket_id, exc_info=True)
         return
