@@ -197,6 +197,16 @@ async def one_chat(index: int, port: int, tenant_id: int, cookie: str, rounds: i
     return round_trips, one_way, typing
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux), to tell the server's own cost per message
+    from time spent waiting for a busy machine."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def summary(name: str, values: list[float]) -> dict:
     ordered = sorted(values)
 
@@ -214,12 +224,14 @@ def summary(name: str, values: list[float]) -> dict:
     }
 
 
-async def run(args, port: int, tenant_id: int, cookie: str) -> list[dict]:
+async def run(args, port: int, tenant_id: int, cookie: str, server_pid: int) -> list[dict]:
+    cpu_before = cpu_seconds(server_pid)
     started = time.perf_counter()
     results = await asyncio.gather(
         *(one_chat(i, port, tenant_id, cookie, args.rounds, args.warmup) for i in range(args.chats))
     )
     elapsed = time.perf_counter() - started
+    cpu = cpu_seconds(server_pid) - cpu_before
     round_trips = [v for r in results for v in r[0]]
     one_way = [v for r in results for v in r[1]]
     typing = [v for r in results for v in r[2]]
@@ -232,7 +244,10 @@ async def run(args, port: int, tenant_id: int, cookie: str) -> list[dict]:
     for row in rows:
         row["chats"] = args.chats
     print(
-        f"{args.chats} chats x {args.rounds} rounds in {elapsed:.1f} s, {stored / elapsed:.0f} stored messages/s"
+        f"{args.chats} chats x {args.rounds} rounds in {elapsed:.1f} s, "
+        f"{stored / elapsed:.0f} stored messages/s; server CPU {cpu:.1f} s "
+        f"({cpu * 1000 / stored:.1f} ms per stored message, typing included); "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
     return rows
 
@@ -249,7 +264,7 @@ def main() -> None:
     port = free_port()
     server = start_server(port)
     try:
-        rows = asyncio.run(run(args, port, tenant_id, cookie))
+        rows = asyncio.run(run(args, port, tenant_id, cookie, server.pid))
     finally:
         server.terminate()
         server.wait(timeout=20)

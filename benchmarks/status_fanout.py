@@ -41,6 +41,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -135,7 +136,15 @@ async def _clients(conn) -> None:
 
     loop = asyncio.get_running_loop()
     inbox: asyncio.Queue = asyncio.Queue()
-    loop.add_reader(conn.fileno(), lambda: inbox.put_nowait(conn.recv()))
+
+    def listen() -> None:  # blocking reads in a thread: commands can be larger than the pipe
+        while True:
+            command = conn.recv()
+            loop.call_soon_threadsafe(inbox.put_nowait, command)
+            if command[0] == "exit":
+                return
+
+    threading.Thread(target=listen, daemon=True).start()
     receipts: dict = defaultdict(list)
     expected: dict = {}
     sockets: list = []

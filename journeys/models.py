@@ -97,7 +97,11 @@ class JourneyEvent(TenantOwnedModel):
     Append-only; ``event_id`` makes ingestion idempotent (retries and duplicates are ignored).
     """
 
-    customer = models.ForeignKey("tickets.Customer", on_delete=models.CASCADE, related_name="+")
+    # No index of its own: (tenant, customer, occurred_at) serves every lookup, and one index
+    # less on the largest table is ~15% more ingestion. Deleting a customer scans the events.
+    customer = models.ForeignKey(
+        "tickets.Customer", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     event_id = models.CharField(max_length=EVENT_ID_MAX)
     name = models.CharField(max_length=EVENT_NAME_MAX)
     occurred_at = models.DateTimeField()
@@ -146,8 +150,11 @@ class CustomerKey(TenantOwnedModel):
 class JourneyRun(TenantOwnedModel):
     """One pass of a customer through a journey (derived from events; rewritten, never edited)."""
 
-    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="+")
-    customer = models.ForeignKey("tickets.Customer", on_delete=models.CASCADE, related_name="+")
+    # The composite indexes below (tenant first) serve the lookups by journey and by customer.
+    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="+", db_index=False)
+    customer = models.ForeignKey(
+        "tickets.Customer", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     number = models.PositiveIntegerField(default=1)
     is_latest = models.BooleanField(default=True)
     entered_at = models.DateTimeField()
@@ -190,8 +197,12 @@ class JourneyStep(TenantOwnedModel):
     """A stage reached in a run. ``observed`` is False when a later stage implied it."""
 
     run = models.ForeignKey(JourneyRun, on_delete=models.CASCADE, related_name="steps")
-    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="+")
-    customer = models.ForeignKey("tickets.Customer", on_delete=models.CASCADE, related_name="+")
+    # Served by the funnel index (tenant, journey, ...); with an index of its own the planner
+    # prefers a bitmap scan of the whole journey over the index-only scan of the period.
+    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="+", db_index=False)
+    customer = models.ForeignKey(
+        "tickets.Customer", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     stage = models.PositiveSmallIntegerField()
     entered_at = models.DateTimeField(help_text="The run's entry time (funnels filter on it).")
     reached_at = models.DateTimeField()

@@ -239,6 +239,13 @@ class StatusPageConsumer(AsyncJsonWebsocketConsumer):
             if self.grant is not None:
                 self.backlog.append(message)
             return
+        events = message["events"]
+        if out is not None and (not events or message["first"] > self.cursor):
+            # The usual case, kept to one await: every event is new to this page.
+            if events:
+                self.cursor = events[-1]["cursor"]
+            await self.base_send(out)
+            return
         await self._send_update(message, out)
 
     async def _send_update(self, message: dict, out: dict | None) -> None:

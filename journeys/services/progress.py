@@ -40,48 +40,121 @@ def rules_for(journey: Journey, stages: Iterable[JourneyStage]) -> Rules:
 
 
 def active_rules(*, tenant: Tenant, journey_ids: Iterable[int] | None = None) -> dict[int, Rules]:
-    journeys = Journey.objects.for_tenant(tenant).filter(is_active=True)
+    """The rules of the tenant's active journeys (one query: stages with their journey)."""
+    stages = JourneyStage.objects.for_tenant(tenant).filter(journey__is_active=True)
     if journey_ids is not None:
-        journeys = journeys.filter(pk__in=list(journey_ids))
-    journeys = {j.pk: j for j in journeys}
-    stages: dict[int, list[JourneyStage]] = defaultdict(list)
-    for stage in JourneyStage.objects.for_tenant(tenant).filter(journey_id__in=list(journeys)):
-        stages[stage.journey_id].append(stage)
-    return {pk: rules_for(j, stages[pk]) for pk, j in journeys.items() if len(stages[pk]) >= 1}
+        stages = stages.filter(journey_id__in=list(journey_ids))
+    journeys: dict[int, Journey] = {}
+    by_journey: dict[int, list[JourneyStage]] = defaultdict(list)
+    for stage in stages.select_related("journey"):
+        journeys[stage.journey_id] = stage.journey
+        by_journey[stage.journey_id].append(stage)
+    return {pk: rules_for(journeys[pk], by_journey[pk]) for pk in journeys}
 
 
 def _lock_customers(customer_ids: list[int]) -> None:
     """Serialise position updates per customer across concurrent batches (PostgreSQL)."""
     if connection.vendor != "postgresql" or not customer_ids:
         return
-    with connection.cursor() as cursor:
+    with bulk_cursor() as cursor:
         cursor.execute(
             "SELECT pg_advisory_xact_lock(hashtext('journeys.progress'), (c %% 2147483647)::int) "
-            "FROM unnest(%s::bigint[]) AS c ORDER BY c",
+            "FROM unnest(%b::bigint[]) AS c ORDER BY c",
             [sorted(set(customer_ids))],
         )
 
 
-def _run_from_row(row: JourneyRun) -> Run:
+_RUN_FIELDS = (
+    "id",
+    "journey_id",
+    "customer_id",
+    "number",
+    "entered_at",
+    "stage",
+    "stage_reached_at",
+    "completed_at",
+    "last_event_at",
+)
+
+
+def _run_from_row(row: tuple) -> Run:
+    pk, _journey_id, _customer_id, number, entered, stage, reached, completed, last = row
     return Run(
-        number=row.number,
-        entered_at=row.entered_at,
-        stage=row.stage,
-        stage_reached_at=row.stage_reached_at,
-        completed_at=row.completed_at,
-        last_event_at=row.last_event_at,
+        number=number,
+        entered_at=entered,
+        stage=stage,
+        stage_reached_at=reached,
+        completed_at=completed,
+        last_event_at=last,
         steps=[],
-        id=row.pk,
+        id=pk,
     )
 
 
+def bulk_cursor():
+    """A cursor for the set-based statements with array parameters.
+
+    On PostgreSQL: a server-side-binding psycopg cursor on Django's connection (same transaction,
+    still logged by Django). The project's default cursor binds on the client, which turns every
+    array into an escaped text literal in Python: about 15 ms per batch of 500 events. Elsewhere:
+    Django's usual cursor.
+    """
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    import psycopg
+
+    connection.ensure_connection()
+    return connection._prepare_cursor(psycopg.Cursor(connection.connection))
+
+
+def _values(count: int, columns: int) -> str:
+    """``(%s, %s), (%s, %s)`` for ``count`` rows of ``columns``."""
+    row = "(" + ", ".join(["%s"] * columns) + ")"
+    return ", ".join([row] * count)
+
+
+_RUN_COLUMNS = (
+    "tenant_id, journey_id, customer_id, number, is_latest, entered_at, stage, "
+    "stage_reached_at, completed_at, last_event_at"
+)
+_STEP_COLUMNS = (
+    "tenant_id, run_id, journey_id, customer_id, stage, entered_at, reached_at, observed, "
+    "seconds_from_previous"
+)
+_CHUNK = 1000
+
+_UPDATE_RUNS_POSTGRES = """
+    UPDATE journeys_journeyrun AS r
+    SET stage = v.stage, stage_reached_at = v.reached, completed_at = v.completed,
+        last_event_at = v.last_event, is_latest = v.latest
+    FROM unnest(%b::bigint[], %b::smallint[], %b::timestamptz[], %b::timestamptz[],
+                %b::timestamptz[], %b::boolean[])
+         AS v(id, stage, reached, completed, last_event, latest)
+    WHERE r.id = v.id AND r.tenant_id = %s
+"""
+_INSERT_RUNS_POSTGRES = f"""
+    INSERT INTO journeys_journeyrun ({_RUN_COLUMNS})
+    SELECT %s, * FROM unnest(%b::bigint[], %b::bigint[], %b::integer[], %b::boolean[],
+                             %b::timestamptz[], %b::smallint[], %b::timestamptz[],
+                             %b::timestamptz[], %b::timestamptz[])
+    RETURNING id
+"""  # noqa: S608 (constants only)
+_INSERT_STEPS_POSTGRES = f"""
+    INSERT INTO journeys_journeystep ({_STEP_COLUMNS})
+    SELECT %s, * FROM unnest(%b::bigint[], %b::bigint[], %b::bigint[], %b::smallint[],
+                             %b::timestamptz[], %b::timestamptz[], %b::boolean[],
+                             %b::integer[])
+"""  # noqa: S608 (constants only)
+
+
 class _Writer:
-    """Collects run updates, new runs and new steps, then writes them in a few statements."""
+    """Collects run updates, new runs and new steps, then writes them in a few set-based
+    statements (plain SQL: the ORM's bulk_update costs ~1 ms of Python per row)."""
 
     def __init__(self, tenant: Tenant):
         self.tenant = tenant
-        self.updates: list[JourneyRun] = []
-        self.new_runs: list[tuple[JourneyRun, Run]] = []
+        self.updates: list[tuple[int, Run, bool]] = []
+        self.new_runs: list[tuple[int, int, Run, bool]] = []
         self.steps_of_existing: list[tuple[int, int, int, Run]] = []
 
     def add(self, *, journey_id: int, customer_id: int, runs: list[Run]) -> None:
@@ -90,79 +163,174 @@ class _Writer:
             is_latest = index == len(runs) - 1
             if run.id is not None:
                 if run.changed or not is_latest:
-                    self.updates.append(
-                        JourneyRun(
-                            pk=run.id,
-                            tenant=self.tenant,
-                            stage=run.stage,
-                            stage_reached_at=run.stage_reached_at,
-                            completed_at=run.completed_at,
-                            last_event_at=run.last_event_at,
-                            is_latest=is_latest,
-                        )
-                    )
+                    self.updates.append((run.id, run, is_latest))
                 if run.steps:
                     self.steps_of_existing.append((run.id, journey_id, customer_id, run))
                 continue
-            row = JourneyRun(
-                tenant=self.tenant,
-                journey_id=journey_id,
-                customer_id=customer_id,
-                number=run.number,
-                is_latest=is_latest,
-                entered_at=run.entered_at,
-                stage=run.stage,
-                stage_reached_at=run.stage_reached_at,
-                completed_at=run.completed_at,
-                last_event_at=run.last_event_at,
-            )
-            self.new_runs.append((row, run))
+            self.new_runs.append((journey_id, customer_id, run, is_latest))
 
     def write(self) -> None:
-        if self.updates:
-            JourneyRun.objects.bulk_update(
-                self.updates,
-                ["stage", "stage_reached_at", "completed_at", "last_event_at", "is_latest"],
-            )
-        if self.new_runs:
-            JourneyRun.objects.bulk_create([row for row, _run in self.new_runs])
-        steps = [
-            self._step(run_id, journey_id, customer_id, run.entered_at, step)
-            for run_id, journey_id, customer_id, run in self.steps_of_existing
-            for step in run.steps
-        ]
-        steps += [
-            self._step(row.pk, row.journey_id, row.customer_id, run.entered_at, step)
-            for row, run in self.new_runs
-            for step in run.steps
-        ]
-        if steps:
-            JourneyStep.objects.bulk_create(steps)
+        if connection.vendor == "postgresql":
+            self._write_postgres()
+        else:
+            self._write_generic()
 
-    def _step(self, run_id, journey_id, customer_id, entered_at, step) -> JourneyStep:
-        return JourneyStep(
-            tenant=self.tenant,
-            run_id=run_id,
-            journey_id=journey_id,
-            customer_id=customer_id,
-            stage=step.stage,
-            entered_at=entered_at,
-            reached_at=step.reached_at,
-            observed=step.observed,
-            seconds_from_previous=step.seconds_from_previous,
-        )
+    def _step_rows(self, steps: list[tuple[int, int, int, Run]]) -> list[tuple]:
+        return [
+            (run_id, journey_id, customer_id, run.entered_at, step)
+            for run_id, journey_id, customer_id, run in steps
+            for step in run.steps
+        ]
+
+    def _write_postgres(self) -> None:
+        """Rows as arrays through unnest(): constant statements that psycopg prepares once."""
+        tenant_id = self.tenant.pk
+        steps: list[tuple[int, int, int, Run]] = list(self.steps_of_existing)
+        with bulk_cursor() as cursor:
+            if self.updates:
+                cursor.execute(
+                    _UPDATE_RUNS_POSTGRES,
+                    [
+                        [run_id for run_id, _run, _latest in self.updates],
+                        [run.stage for _id, run, _latest in self.updates],
+                        [run.stage_reached_at for _id, run, _latest in self.updates],
+                        [run.completed_at for _id, run, _latest in self.updates],
+                        [run.last_event_at for _id, run, _latest in self.updates],
+                        [latest for _id, _run, latest in self.updates],
+                        tenant_id,
+                    ],
+                )
+            if self.new_runs:
+                rows = self.new_runs
+                cursor.execute(
+                    _INSERT_RUNS_POSTGRES,
+                    [
+                        tenant_id,
+                        [journey_id for journey_id, _c, _r, _l in rows],
+                        [customer_id for _j, customer_id, _r, _l in rows],
+                        [run.number for _j, _c, run, _l in rows],
+                        [latest for _j, _c, _r, latest in rows],
+                        [run.entered_at for _j, _c, run, _l in rows],
+                        [run.stage for _j, _c, run, _l in rows],
+                        [run.stage_reached_at for _j, _c, run, _l in rows],
+                        [run.completed_at for _j, _c, run, _l in rows],
+                        [run.last_event_at for _j, _c, run, _l in rows],
+                    ],
+                )
+                ids = [row[0] for row in cursor.fetchall()]
+                steps += [
+                    (run_id, journey_id, customer_id, run)
+                    for run_id, (journey_id, customer_id, run, _latest) in zip(
+                        ids, rows, strict=True
+                    )
+                ]
+            rows = self._step_rows(steps)
+            if rows:
+                cursor.execute(
+                    _INSERT_STEPS_POSTGRES,
+                    [
+                        tenant_id,
+                        [r[0] for r in rows],
+                        [r[1] for r in rows],
+                        [r[2] for r in rows],
+                        [r[4].stage for r in rows],
+                        [r[3] for r in rows],
+                        [r[4].reached_at for r in rows],
+                        [r[4].observed for r in rows],
+                        [r[4].seconds_from_previous for r in rows],
+                    ],
+                )
+
+    def _write_generic(self) -> None:
+        dt = connection.ops.adapt_datetimefield_value
+        tenant_id = self.tenant.pk
+        steps: list[tuple[int, int, int, Run]] = list(self.steps_of_existing)
+        with connection.cursor() as cursor:
+            for start in range(0, len(self.updates), _CHUNK):
+                chunk = self.updates[start : start + _CHUNK]
+                params: list = []
+                for run_id, run, is_latest in chunk:
+                    params += [
+                        run_id,
+                        run.stage,
+                        dt(run.stage_reached_at),
+                        dt(run.completed_at),
+                        dt(run.last_event_at),
+                        is_latest,
+                    ]
+                cursor.execute(
+                    "WITH v(id, stage, reached, completed, last_event, latest) AS "  # noqa: S608
+                    f"(VALUES {_values(len(chunk), 6)}) "
+                    "UPDATE journeys_journeyrun SET stage = v.stage, stage_reached_at = v.reached, "
+                    "completed_at = v.completed, last_event_at = v.last_event, is_latest = v.latest "
+                    "FROM v WHERE journeys_journeyrun.id = v.id "
+                    "AND journeys_journeyrun.tenant_id = %s",
+                    [*params, tenant_id],
+                )
+            for start in range(0, len(self.new_runs), _CHUNK):
+                chunk = self.new_runs[start : start + _CHUNK]
+                params = []
+                for journey_id, customer_id, run, is_latest in chunk:
+                    params += [
+                        tenant_id,
+                        journey_id,
+                        customer_id,
+                        run.number,
+                        is_latest,
+                        dt(run.entered_at),
+                        run.stage,
+                        dt(run.stage_reached_at),
+                        dt(run.completed_at),
+                        dt(run.last_event_at),
+                    ]
+                cursor.execute(
+                    f"INSERT INTO journeys_journeyrun ({_RUN_COLUMNS}) VALUES "  # noqa: S608
+                    + _values(len(chunk), 10)
+                    + " RETURNING id",
+                    params,
+                )
+                ids = [row[0] for row in cursor.fetchall()]
+                steps += [
+                    (run_id, journey_id, customer_id, run)
+                    for run_id, (journey_id, customer_id, run, _latest) in zip(
+                        ids, chunk, strict=True
+                    )
+                ]
+            rows = self._step_rows(steps)
+            for start in range(0, len(rows), _CHUNK):
+                chunk = rows[start : start + _CHUNK]
+                params = []
+                for run_id, journey_id, customer_id, entered_at, step in chunk:
+                    params += [
+                        tenant_id,
+                        run_id,
+                        journey_id,
+                        customer_id,
+                        step.stage,
+                        dt(entered_at),
+                        dt(step.reached_at),
+                        step.observed,
+                        step.seconds_from_previous,
+                    ]
+                cursor.execute(
+                    f"INSERT INTO journeys_journeystep ({_STEP_COLUMNS}) VALUES "  # noqa: S608
+                    + _values(len(chunk), 9),
+                    params,
+                )
 
 
 def _delete_runs(*, tenant: Tenant, journey_id: int, customer_ids: list[int]) -> None:
     if not customer_ids:
         return
-    JourneyStep.objects.for_tenant(tenant).filter(
-        journey_id=journey_id, customer_id__in=customer_ids
-    ).delete()
-    # Steps are gone: delete the runs without Django collecting their (absent) steps one by one.
     runs = JourneyRun.objects.for_tenant(tenant).filter(
         journey_id=journey_id, customer_id__in=customer_ids
     )
+    run_ids = list(runs.values_list("id", flat=True))  # by (tenant, customer, entered_at)
+    if not run_ids:
+        return
+    JourneyStep.objects.for_tenant(tenant).filter(run_id__in=run_ids).delete()
+    # Steps are gone: delete the runs without Django collecting their (absent) steps one by one.
+    runs = JourneyRun.objects.for_tenant(tenant).filter(pk__in=run_ids)
     runs._raw_delete(runs.db)
 
 
@@ -204,7 +372,7 @@ def progress_apply_events(
 
     Runs inside the caller's tenant transaction. Returns counts for logs and tests.
     """
-    stats = {"pairs": 0, "incremental": 0, "recomputed": 0}
+    stats = {"pairs": 0, "incremental": 0, "recomputed": 0, "unchanged": 0}
     if not events:
         return stats
     rules = active_rules(tenant=tenant)
@@ -220,20 +388,29 @@ def progress_apply_events(
                 new_events[(journey_id, customer_id)].append((at, name))
     stats["pairs"] = len(new_events)
     latest = {
-        (row.journey_id, row.customer_id): row
-        for row in JourneyRun.objects.for_tenant(tenant).filter(
+        (row[1], row[2]): row
+        for row in JourneyRun.objects.for_tenant(tenant)
+        .filter(
             is_latest=True,
             journey_id__in=list(rules),
             customer_id__in=sorted({c for _j, c in new_events}),
         )
+        .values_list(*_RUN_FIELDS)
     }
     writer = _Writer(tenant)
     recompute: set[tuple[int, int]] = set()
+    skipped = 0
     for pair, pair_events in new_events.items():
         row = latest.get(pair)
+        journey_rules = rules[pair[0]]
+        if row is None and not any(journey_rules.stage_by_event[n] == 0 for _at, n in pair_events):
+            # Never entered, and none of these events enters: later stages alone change nothing
+            # (an older entry event would have opened a run already).
+            skipped += 1
+            continue
         runs = None
         if row is not None:
-            runs = apply_new_events(rules[pair[0]], _run_from_row(row), pair_events)
+            runs = apply_new_events(journey_rules, _run_from_row(row), pair_events)
         if runs is None:
             recompute.add(pair)
             continue
@@ -241,8 +418,9 @@ def progress_apply_events(
     writer.write()
     if recompute:
         _recompute(tenant=tenant, pairs=recompute, rules=rules)
-    stats["incremental"] = len(new_events) - len(recompute)
+    stats["incremental"] = len(new_events) - len(recompute) - skipped
     stats["recomputed"] = len(recompute)
+    stats["unchanged"] = skipped
     return stats
 
 

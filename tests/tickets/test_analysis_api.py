@@ -12,7 +12,7 @@ from helpdesk.tenancy.policy import Role
 from helpdesk.tenancy.services import api_key_create
 from tests.factories.tickets import CustomerFactory, MessageFactory
 from tickets import services
-from tickets.models import AnalysisCorrection, Message
+from tickets.models import AnalysisCorrection, Message, Ticket
 from tickets.services.analysis import messages_analyse
 
 
@@ -77,7 +77,7 @@ def test_roles_and_api_keys(api_client_for, tenant, member_factory, message):
         assert not AnalysisCorrection.objects.for_tenant(tenant).exists()
 
 
-def test_another_tenants_message_is_not_found(api_client_for, agent, other_tenant, message):
+def test_another_tenants_message_is_not_found(api_client_for, agent, tenant, other_tenant, message):
     foreign = MessageFactory(tenant=other_tenant, body_text="SECRET of globex")
     client = api_client_for(agent)
     for response in (
@@ -87,10 +87,7 @@ def test_another_tenants_message_is_not_found(api_client_for, agent, other_tenan
     ):
         assert response.status_code == 404
         assert b"SECRET" not in response.content
-    staff = services.message_create(
-        tenant=message.tenant,
-        ticket=message.ticket,
-        body="Reply",
-        author_user=agent,
-    )
+    with tenant_context(tenant):
+        ticket = Ticket.objects.for_tenant(tenant).get(pk=message.ticket_id)
+    staff = services.message_create(tenant=tenant, ticket=ticket, body="Reply", author_user=agent)
     assert client.get(url(staff)).status_code == 404  # only customer messages are analysed

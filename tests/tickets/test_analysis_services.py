@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from helpdesk.tenancy.context import TenantContextError, tenant_context
 from helpdesk.tenancy.policy import Role
-from tests.factories.tickets import CustomerFactory, MessageFactory, TicketFactory
+from tests.factories.tickets import CustomerFactory, MessageFactory
 from tickets import services
 from tickets.models import (
     AnalysisCorrection,

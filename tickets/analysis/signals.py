@@ -215,7 +215,11 @@ CUES: dict[str, list[Cue]] = {
             False,
         ),
         (r"\bbeen waiting\b", 0.5, False),
-        (r"\bnow\s*!|\bneed\b.{0,30}?\bnow\b", 0.8, False),
+        (
+            r"\b(?:need|want|fix|send|give|help|answer|call)\b[^.!?]{0,30}?\bnow\b",
+            0.8,
+            False,
+        ),
         (r"\bneed to .{0,25}?\b(?:today|tonight|tomorrow|this afternoon)\b", 0.8, False),
         (
             r"\b(?:fly|flying|leave|leaving|travel|travelling|get home|check in|board)\b.{0,25}?"
