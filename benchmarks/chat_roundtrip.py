@@ -90,7 +90,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(port: int) -> subprocess.Popen:
+def start_server(port: int, workers: int) -> subprocess.Popen:
     env = {
         **os.environ,
         "DJANGO_DEBUG": "false",
@@ -113,6 +113,8 @@ def start_server(port: int) -> subprocess.Popen:
         "--log-level",
         "warning",
         "--no-access-log",
+        "--workers",
+        str(workers),
     ]
     process = subprocess.Popen(command, cwd=ROOT, env=env)
     deadline = time.monotonic() + 30
@@ -198,13 +200,21 @@ async def one_chat(index: int, port: int, tenant_id: int, cookie: str, rounds: i
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (Linux), to tell the server's own cost per message
-    from time spent waiting for a busy machine."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time of a process and its children (Linux), to tell the server's own
+    cost per message from time spent waiting for a busy machine."""
+
+    def stat(path: Path) -> list[str]:
+        try:
+            return path.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return []
+
+    total = 0
+    for path in Path("/proc").glob("[0-9]*/stat"):
+        fields = stat(path)
+        if fields and (path.parent.name == str(pid) or fields[1] == str(pid)):
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def summary(name: str, values: list[float]) -> dict:
@@ -257,12 +267,13 @@ def main() -> None:
     parser.add_argument("--chats", type=int, default=10, help="concurrent chats (2 sockets each)")
     parser.add_argument("--rounds", type=int, default=50, help="measured rounds per chat")
     parser.add_argument("--warmup", type=int, default=3, help="unmeasured rounds per chat first")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
 
     tenant_id, cookie = seed()
     port = free_port()
-    server = start_server(port)
+    server = start_server(port, args.workers)
     try:
         rows = asyncio.run(run(args, port, tenant_id, cookie, server.pid))
     finally:

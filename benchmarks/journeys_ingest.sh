@@ -25,6 +25,24 @@ count_events() {
   psql "$DATABASE_URL" -tAc "SELECT count(*) FROM journeys_journeyevent"
 }
 
+# CPU seconds (user + system) used so far by the gunicorn workers and the PostgreSQL backends
+# serving them: the cost per event, whatever else the machine is running.
+server_cpu() {
+  local pids
+  pids="$(pgrep -P "$SERVER" | tr '\n' ' ') $(psql "$DATABASE_URL" -tAc "SELECT string_agg(pid::text, ' ') FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()")"
+  python3 -c "
+import os, sys
+ticks = os.sysconf('SC_CLK_TCK')
+total = 0
+for pid in sys.argv[1:]:
+    try:
+        fields = open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        pass
+print(total / ticks)" $pids
+}
+
 API_KEY=$(HELPDESK_DB_ASSUME_ROLE=helpdesk_app .venv/bin/python manage.py shell -c "
 from helpdesk.tenancy.models import Tenant
 from helpdesk.tenancy.services import api_key_create
@@ -32,7 +50,8 @@ t = Tenant.objects.get(slug='$SLUG')
 print(api_key_create(tenant=t, actor=None, name='ingest bench', scopes=['ingest:events'])[1])" | tail -1)
 export API_KEY
 
-benchmarks/serve.sh "$PORT" > /tmp/journeys-bench-gunicorn.log 2>&1 &
+# Connections live through the run, so the CPU of their PostgreSQL backends can be counted.
+HELPDESK_DB_CONN_MAX_AGE=3600 benchmarks/serve.sh "$PORT" > /tmp/journeys-bench-gunicorn.log 2>&1 &
 SERVER=$!
 LUA=$(mktemp --suffix .lua)
 trap 'kill $SERVER 2>/dev/null || true; rm -f "$LUA"' EXIT
@@ -93,13 +112,20 @@ URL="$BASE/api/v1/t/$SLUG/events/"
 echo "== warm-up (5 s)"
 wrk -t2 -c"$CONNECTIONS" -d5s -s "$LUA" "$URL" | grep -E "Requests/sec|Non-2xx" || true
 BEFORE=$(count_events)
+CPU_BEFORE=$(server_cpu)
 START=$(date +%s.%N)
 echo "== ingestion: batches of $BATCH, $CONNECTIONS connections, $DURATION"
 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$LUA" "$URL" \
   | grep -E "Requests/sec|^\s+(50|90|99)%|Non-2xx|Socket errors|status|refused"
 END=$(date +%s.%N)
+CPU_AFTER=$(server_cpu)
 AFTER=$(count_events)
 python3 -c "
 stored = $AFTER - $BEFORE
 seconds = $END - $START
-print(f'events stored: {stored:,} in {seconds:.1f} s = {stored / seconds:,.0f} events/s')"
+cpu = $CPU_AFTER - $CPU_BEFORE
+print(f'events stored: {stored:,} in {seconds:.1f} s = {stored / seconds:,.0f} events/s')
+print(f'server CPU (2 gunicorn workers + their PostgreSQL backends): {cpu:.1f} s = '
+      f'{cpu / stored * 1e6:.0f} CPU-µs per event; on 2 dedicated cores that is '
+      f'{2 * stored / cpu:,.0f} events/s')
+print('load average during the run:', open('/proc/loadavg').read().split()[:3])"

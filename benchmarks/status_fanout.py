@@ -13,11 +13,14 @@ What is measured, per round (one change), for each variant:
   message to its 1,000 clients (``websockets.broadcast``); the clock starts right before
   ``PUBLISH`` and stops at the last receipt. The message is the same JSON as ours.
 
-The 1,000 clients live in a separate process (uvloop, ``websockets`` client), identical for every
-variant; they parse every message and note its arrival time (``time.time()``, the same clock as
-the driver's). Reported: p50 and p99 over the rounds of the time to the *last* page, the median
-time to a page, delivery completeness, and the server's memory per connection (RSS growth from
-before the first connection to after the last, divided by the pages).
+All servers run at once, each with its own 1,000 connected clients, and the rounds are
+interleaved (bare, ours, ...; the first variant rotates), so every variant sees the same
+background load: on a shared 2-core machine that matters more than anything else. The clients
+live in one separate process (uvloop, ``websockets`` client), identical for every variant; they
+parse every message and note its arrival time (``time.time()``, the same clock as the driver's).
+Reported: p50 and p99 over the rounds of the time to the *last* page, the median time to a page,
+delivery completeness, and each server's memory per connection (RSS growth from before its first
+connection to after its last, divided by the pages).
 
 Needs PostgreSQL and Redis; run from the repository root:
 
@@ -25,8 +28,9 @@ Needs PostgreSQL and Redis; run from the repository root:
     REDIS_URL=redis://127.0.0.1:6379/0 \\
     .venv/bin/python benchmarks/status_fanout.py --pages 1000 --rounds 100
 
-``--layers core,pubsub`` also measures channels_redis' ``RedisPubSubChannelLayer``;
-``--ws websockets`` chooses uvicorn's WebSocket implementation.
+``--layers core,pubsub`` also measures channels_redis' ``RedisPubSubChannelLayer`` (a ticket of
+its own, a server of its own); ``--ws`` chooses uvicorn's WebSocket implementation (production's
+docker-compose runs ``websockets``; ``websockets-sansio`` is uvicorn's ``auto``).
 """
 
 from __future__ import annotations
@@ -187,7 +191,7 @@ async def _clients(conn) -> None:
                 *(open_one(url, origin, gate) for url in urls), return_exceptions=True
             )
             failures = [repr(r) for r in results if isinstance(r, BaseException)]
-            conn.send(("connected", len(sockets), failures[:3]))
+            conn.send(("connected", len(results) - len(failures), failures[:3]))
         elif command[0] == "expect":
             _, key, count = command
             if len(receipts[key]) >= count:
@@ -284,15 +288,14 @@ def stop(process: subprocess.Popen) -> None:
         process.wait(5)
 
 
-def setup_world(pages: int):
-    """A tenant, an agent and a ticket whose status page the benchmark opens ``pages`` times."""
+def setup_world(tickets: int):
+    """A tenant, an agent, and ``tickets`` tickets (one per variant of ours)."""
     from django.core.management import call_command
 
     from helpdesk.accounts.models import User
     from helpdesk.tenancy.models import Membership, Tenant
     from helpdesk.tenancy.policy import Role
-    from tickets import selectors_status, services
-    from tickets.services.status import status_viewer_token
+    from tickets import services
 
     call_command("migrate", verbosity=0)
     tenant, _ = Tenant.objects.get_or_create(
@@ -310,18 +313,19 @@ def setup_world(pages: int):
     customer, _ = services.customer_get_or_create(
         tenant=tenant, email="customer@bench-status.test", name="Grace Bench"
     )
-    ticket = services.ticket_create(
-        tenant=tenant,
-        customer=customer,
-        subject="Fan-out benchmark",
-        body="How fast does a change reach a thousand pages?",
-    )
-    services.message_create(
-        tenant=tenant, ticket=ticket, body="Dana here, looking into it.", author_user=agent
-    )
-    link = selectors_status.status_link_active_for(tenant=tenant, ticket_id=ticket.pk)
-    tokens = [status_viewer_token(link=link) for _ in range(pages)]
-    return tenant, agent, ticket, tokens
+    made = []
+    for _ in range(tickets):
+        ticket = services.ticket_create(
+            tenant=tenant,
+            customer=customer,
+            subject="Fan-out benchmark",
+            body="How fast does a change reach a thousand pages?",
+        )
+        services.message_create(
+            tenant=tenant, ticket=ticket, body="Dana here, looking into it.", author_user=agent
+        )
+        made.append(ticket)
+    return tenant, agent, made
 
 
 def sample_payload(tenant, ticket) -> str:
@@ -338,129 +342,152 @@ def sample_payload(tenant, ticket) -> str:
     return status_group_message(group="", events=[update.as_dict()], summary=summary)["text"]
 
 
+SENT = [0.0]
+
+
 def mark(times: list[float]) -> None:
     times.append(time.time())
 
 
-def run_ours(clients: Clients, args, layer: str, world) -> dict:
-    from django.db import transaction
-    from django.test import override_settings
-
-    from helpdesk.tenancy.context import tenant_context
-    from tickets import selectors_status, services
-    from tickets.models import TicketEvent
-
-    tenant, agent, ticket, tokens = world
-    with tenant_context(tenant):
-        cursor = selectors_status.status_latest_cursor(tenant=tenant, ticket=ticket)
-    port = free_port()
-    server = start_ours(port, layer, args.ws)
-    layers = {
+def layer_config(layer: str) -> dict:
+    backend = {
+        "core": "channels_redis.core.RedisChannelLayer",
+        "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+    }[layer]
+    return {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer"
-            if layer == "pubsub"
-            else "channels_redis.core.RedisChannelLayer",
+            "BACKEND": backend,
             "CONFIG": {
                 "hosts": [os.environ["REDIS_URL"]],
                 "prefix": f"{os.environ['HELPDESK_KEY_PREFIX']}:asgi",
             },
         }
     }
-    try:
+
+
+class Variant:
+    """One server with its pages connected; ``change()`` makes one change, returns (key, t0)."""
+
+    name = ""
+
+    def __init__(self, clients: Clients, pages: int) -> None:
+        self.clients, self.pages = clients, pages
+        self.latencies: list[float] = []
+        self.medians: list[float] = []
+        self.delivered = self.complete = self.rounds = 0
+        self.server: subprocess.Popen | None = None
+        self.rss = (0, 0)
+
+    def connect(self, port: int, urls: list[str]) -> None:
         wait_for_port(port)
         time.sleep(1.0)
-        before = rss_kib(server.pid)
-        base = f"ws://127.0.0.1:{port}"
-        # Pages open with the cursor of the newest event they show (the replay finds nothing).
-        urls = [f"{base}/ws/status/{token}/?cursor={cursor}" for token in tokens]
-        answer = clients.ask("connect", urls, f"http://127.0.0.1:{port}", timeout=600)
+        before = rss_kib(self.server.pid)
+        answer = self.clients.ask("connect", urls, f"http://127.0.0.1:{port}", timeout=900)
         if answer[1] != len(urls):
-            raise RuntimeError(f"only {answer[1]} of {len(urls)} pages connected: {answer[2]}")
+            raise RuntimeError(f"{self.name}: {answer[1]} of {len(urls)} connected: {answer[2]}")
         time.sleep(1.0)
-        after = rss_kib(server.pid)
-        latencies, medians, delivered, complete = [], [], 0, 0
-        statuses = ["pending", "open"]
-        with override_settings(CHANNEL_LAYERS=layers):
-            for round_ in range(args.warmup + args.rounds):
-                committed: list[float] = []
-                with transaction.atomic():
-                    transaction.on_commit(functools.partial(mark, committed))
-                    services.ticket_set_status(
-                        tenant=tenant, actor=agent, ticket=ticket, status=statuses[round_ % 2]
-                    )
-                with tenant_context(tenant):
-                    key = TicketEvent.objects.filter(ticket=ticket).latest("pk").pk
-                times, done = clients.wait_round(key, len(urls))
-                if round_ < args.warmup:
-                    continue
-                delivered += len(times)
-                complete += done
-                if times:
-                    latencies.append(max(times) - committed[0])
-                    medians.append(statistics.median(times) - committed[0])
-                time.sleep(args.gap)
-        clients.ask("close")
+        self.rss = (before, rss_kib(self.server.pid))
+
+    def round(self, measured: bool) -> None:
+        key, started = self.change()
+        times, done = self.clients.wait_round(key, self.pages)
+        if not measured:
+            return
+        self.rounds += 1
+        self.delivered += len(times)
+        self.complete += done
+        if times:
+            self.latencies.append(max(times) - started)
+            self.medians.append(statistics.median(times) - started)
+
+    def result(self) -> dict:
         return {
-            "variant": f"ours ({layer}, uvicorn --ws {args.ws})",
-            "latencies": latencies,
-            "medians": medians,
-            "delivered": delivered,
-            "expected": len(urls) * args.rounds,
-            "complete_rounds": complete,
-            "rss_before_kib": before,
-            "rss_after_kib": after,
+            "variant": self.name,
+            "latencies": self.latencies,
+            "medians": self.medians,
+            "delivered": self.delivered,
+            "expected": self.pages * self.rounds,
+            "complete_rounds": self.complete,
+            "rss_before_kib": self.rss[0],
+            "rss_after_kib": self.rss[1],
         }
-    finally:
-        stop(server)
+
+    def stop(self) -> None:
+        if self.server is not None:
+            stop(self.server)
 
 
-def run_bare(clients: Clients, args, payload: str, pages: int) -> dict:
-    import redis
+class Bare(Variant):
+    name = "bare websockets + Redis pub/sub"
 
-    port = free_port()
-    server = start_bare(port)
-    publisher = redis.Redis.from_url(os.environ["REDIS_URL"])
-    try:
-        wait_for_port(port)
-        time.sleep(1.0)
-        before = rss_kib(server.pid)
-        urls = [f"ws://127.0.0.1:{port}/" for _ in range(pages)]
-        answer = clients.ask("connect", urls, f"http://127.0.0.1:{port}", timeout=600)
-        if answer[1] != pages:
-            raise RuntimeError(f"only {answer[1]} of {pages} clients connected: {answer[2]}")
-        time.sleep(1.0)
-        after = rss_kib(server.pid)
-        template = json.loads(payload)
-        latencies, medians, delivered, complete = [], [], 0, 0
-        for round_ in range(args.warmup + args.rounds):
-            key = 10**9 + round_
-            template["events"][-1]["cursor"] = key
-            text = json.dumps(template)
-            started = time.time()
-            publisher.publish(BARE_CHANNEL, text)
-            times, done = clients.wait_round(key, pages)
-            if round_ < args.warmup:
-                continue
-            delivered += len(times)
-            complete += done
-            if times:
-                latencies.append(max(times) - started)
-                medians.append(statistics.median(times) - started)
-            time.sleep(args.gap)
-        clients.ask("close")
-        return {
-            "variant": "bare websockets + Redis pub/sub",
-            "latencies": latencies,
-            "medians": medians,
-            "delivered": delivered,
-            "expected": pages * args.rounds,
-            "complete_rounds": complete,
-            "rss_before_kib": before,
-            "rss_after_kib": after,
-        }
-    finally:
-        publisher.close()
-        stop(server)
+    def __init__(self, clients: Clients, pages: int, payload: str) -> None:
+        import redis
+
+        super().__init__(clients, pages)
+        port = free_port()
+        self.server = start_bare(port)
+        self.publisher = redis.Redis.from_url(os.environ["REDIS_URL"])
+        self.template = json.loads(payload)
+        self.next_key = 10**12
+        self.connect(port, [f"ws://127.0.0.1:{port}/" for _ in range(pages)])
+
+    def change(self) -> tuple[int, float]:
+        self.next_key += 1
+        self.template["events"][-1]["cursor"] = self.next_key
+        text = json.dumps(self.template)
+        started = time.time()
+        self.publisher.publish(BARE_CHANNEL, text)
+        return self.next_key, started
+
+
+class Ours(Variant):
+    def __init__(self, clients: Clients, pages: int, layer: str, ws: str, world, ticket) -> None:
+        from helpdesk.tenancy.context import tenant_context
+        from tickets import selectors_status
+        from tickets.services.status import status_viewer_token
+
+        super().__init__(clients, pages)
+        self.name = f"ours ({layer} layer, uvicorn --ws {ws})"
+        self.layer = layer
+        self.tenant, self.agent, _ = world
+        self.ticket = ticket
+        self.flip = 0
+        with tenant_context(self.tenant):
+            link = selectors_status.status_link_active_for(tenant=self.tenant, ticket_id=ticket.pk)
+            cursor = selectors_status.status_latest_cursor(tenant=self.tenant, ticket=ticket)
+        port = free_port()
+        self.server = start_ours(port, layer, ws)
+        # Pages open with the cursor of the newest event they show (the replay finds nothing).
+        urls = [
+            f"ws://127.0.0.1:{port}/ws/status/{status_viewer_token(link=link)}/?cursor={cursor}"
+            for _ in range(pages)
+        ]
+        self.connect(port, urls)
+
+    def change(self) -> tuple[int, float]:
+        from django.db import transaction
+        from django.test import override_settings
+
+        from helpdesk.tenancy.context import tenant_context
+        from tickets import services
+        from tickets.models import TicketEvent
+
+        self.flip += 1
+        committed: list[float] = []
+        with override_settings(CHANNEL_LAYERS=layer_config(self.layer)):
+            with transaction.atomic():
+                transaction.on_commit(functools.partial(mark, committed))
+                services.ticket_set_status(
+                    tenant=self.tenant,
+                    actor=self.agent,
+                    ticket=self.ticket,
+                    status="pending" if self.flip % 2 else "open",
+                )
+        with tenant_context(self.tenant):
+            key = TicketEvent.objects.filter(ticket=self.ticket).latest("pk").pk
+        with open("/tmp/drvtrace.log", "a") as fh:
+            fh.write(f"{key} {committed[0]:.4f} {SENT[-1]:.4f}\n")
+        return key, committed[0]
 
 
 def report(result: dict, pages: int) -> dict:
@@ -516,8 +543,9 @@ def main() -> None:
 
     django.setup()
 
-    world = setup_world(args.pages)
-    payload = sample_payload(world[0], world[2])
+    layers = [layer.strip() for layer in args.layers.split(",") if layer.strip()]
+    world = setup_world(len(layers))
+    payload = sample_payload(world[0], world[2][0])
     print(
         json.dumps(
             {
@@ -525,18 +553,34 @@ def main() -> None:
                 "rounds": args.rounds,
                 "payload_bytes": len(payload.encode()),
                 "cpus": os.cpu_count(),
+                "loadavg_start": os.getloadavg(),
             }
         ),
         flush=True,
     )
+    import tickets.services.status as st
+    orig = st.group_send_now
+    def traced(group, message):
+        r = orig(group, message); SENT.append(time.time()); return r
+    st.group_send_now = traced
     clients = Clients()
-    results = []
+    variants: list[Variant] = []
     try:
-        results.append(report(run_bare(clients, args, payload, args.pages), args.pages))
-        for layer in args.layers.split(","):
-            results.append(report(run_ours(clients, args, layer.strip(), world), args.pages))
+        variants.append(Bare(clients, args.pages, payload))
+        for layer, ticket in zip(layers, world[2], strict=True):
+            variants.append(Ours(clients, args.pages, layer, args.ws, world, ticket))
+        # Interleaved rounds (the starting variant rotates): every variant sees the same
+        # background load, which matters on a shared 2-core machine.
+        for round_ in range(args.warmup + args.rounds):
+            for offset in range(len(variants)):
+                variants[(round_ + offset) % len(variants)].round(round_ >= args.warmup)
+                time.sleep(args.gap)
+        results = [report(variant.result(), args.pages) for variant in variants]
     finally:
+        for variant in variants:
+            variant.stop()
         clients.stop()
+    print(json.dumps({"loadavg_end": os.getloadavg()}), flush=True)
     bare = results[0]
     for result in results[1:]:
         print(

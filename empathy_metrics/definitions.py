@@ -39,8 +39,10 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
         "First response time",
         "Business hours from a ticket's creation to the first public reply by staff, for the "
         "tickets created in the period that have had a reply. Median and 90th percentile "
-        "(nearest rank), counted in whole business minutes of the helpdesk's opening hours "
-        "(holidays and weekends do not count).",
+        "(nearest rank) in the helpdesk's opening hours (closed hours and holidays do not "
+        "count). Durations are counted to the minute below 1 hour, in steps of 5 minutes below "
+        "8 hours, of 15 minutes below 48 hours and of whole hours beyond (2 h 7 min counts as "
+        "2 h 5 min).",
     ),
     "resolution": (
         "Resolution time",

@@ -11,7 +11,10 @@ Definitions (also shown on the dashboard behind the info icon, see ``definitions
 - a ticket counts on the local day it was created (a cohort); merged-away duplicates do not count;
 - first response time: business minutes from creation to the first public staff reply;
 - resolution time: business minutes from creation to the (latest) solve or close;
-- durations are rounded to whole minutes;
+- durations are whole business minutes (rounded), counted on a scale of steps: every minute
+  below 1 hour, 5 minutes below 8 hours, 15 minutes below 48 hours, whole hours beyond (a
+  duration counts as the step it falls in, e.g. 2 h 7 min as 2 h 5 min), so that the
+  percentiles of any period can be merged from daily, weekly and monthly rollups quickly;
 - escalated: the ticket was moved to tier 2 at least once (a ``ticket.escalated`` event);
 - reopened: reopened at least once; "solved at least once" is solved now or ever reopened;
 - SLA: tickets with an SLA policy; missed when a target was breached, attained when solved or
@@ -46,6 +49,22 @@ NPS_DETRACTOR_MAX = 6
 def whole_minutes(minutes: float) -> int:
     """Business minutes rounded to the nearest whole minute (halves up)."""
     return int(minutes + 0.5)
+
+
+# (below, step): durations under ``below`` minutes count in steps of ``step`` minutes.
+DURATION_STEPS = ((60, 1), (8 * 60, 5), (48 * 60, 15), (None, 60))
+
+
+def duration_step(minutes: int) -> int:
+    """The step of the duration scale that ``minutes`` (whole minutes) falls in."""
+    for below, step in DURATION_STEPS:
+        if below is None or minutes < below:
+            return minutes - minutes % step
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def duration_of(minutes: float) -> int:
+    return duration_step(whole_minutes(minutes))
 
 
 @dataclass(slots=True)
@@ -337,9 +356,12 @@ def message_facts(
 # --- dimensions ----------------------------------------------------------------------------
 
 DIM_BITS = {"channel": 1, "group": 2, "agent": 4, "tag": 8}
-# The grouping sets that rollups store, smallest first. A query uses the first set that covers
-# every dimension it filters or breaks down by.
-GSETS = (0, 1, 2, 4, 8, 7, 15)
+# The grouping sets that rollups store, smallest first: the totals, each dimension alone, each
+# pair, then all but the tag, then all four. A query uses the first set that covers every
+# dimension it filters or breaks down by.
+GSETS = (0, 1, 2, 4, 8, 3, 5, 6, 9, 10, 12, 7, 15)
+# Sets of at most two dimensions also get weekly and monthly rows (merged from the daily ones).
+UNIT_GSETS = tuple(gset for gset in GSETS if bin(gset).count("1") <= 2)
 
 
 def gset_for(dims: int) -> int:
@@ -361,16 +383,17 @@ def fact_matches(fact, filters) -> bool:
 
 
 def row_keys(fact) -> Iterator[tuple[int, str, int, int, int]]:
-    """The rollup rows ``(gset, channel, group_key, agent_key, tag_key)`` a fact counts in."""
-    channel, group_key, agent_key = fact.channel, fact.group_key, fact.agent_key
-    yield (0, "*", -1, -1, -1)
-    yield (1, channel, -1, -1, -1)
-    yield (2, "*", group_key, -1, -1)
-    yield (4, "*", -1, agent_key, -1)
-    yield (7, channel, group_key, agent_key, -1)
-    for tag in fact.tag_keys:
-        yield (8, "*", -1, -1, tag)
-        yield (15, channel, group_key, agent_key, tag)
+    """The rollup rows ``(gset, channel, group_key, agent_key, tag_key)`` a fact counts in
+    (a fact with several tags counts once in the row of each tag)."""
+    for gset in GSETS:
+        channel = fact.channel if gset & 1 else "*"
+        group_key = fact.group_key if gset & 2 else -1
+        agent_key = fact.agent_key if gset & 4 else -1
+        if gset & 8:
+            for tag in fact.tag_keys:
+                yield (gset, channel, group_key, agent_key, tag)
+        else:
+            yield (gset, channel, group_key, agent_key, -1)
 
 
 def days_of(facts: Iterable) -> set[date]:

@@ -149,9 +149,16 @@ ALL_KEYS = -1
 
 
 class MetricsRollup(TenantOwnedModel):
-    """One tenant-local day of figures for one combination of channel, group, agent and tag."""
+    """One tenant-local day (or week, or month) of figures for one combination of channel,
+    group, agent and tag. Week and month rows are the sums of their day rows."""
 
-    day = models.DateField()
+    class Unit(models.TextChoices):
+        DAY = "day", "Day"
+        WEEK = "week", "Week (Monday to Sunday)"
+        MONTH = "month", "Calendar month"
+
+    unit = models.CharField(max_length=5, choices=Unit.choices, default=Unit.DAY)
+    day = models.DateField(help_text="The day; the Monday of a week; the 1st of a month.")
     gset = models.PositiveSmallIntegerField(
         help_text="Bitmask: 1 channel, 2 group, 4 agent, 8 tag."
     )
@@ -196,16 +203,27 @@ class MetricsRollup(TenantOwnedModel):
         constraints = [
             *TenantOwnedModel.Meta.constraints,
             models.UniqueConstraint(
-                fields=["tenant", "day", "gset", "channel", "group_key", "agent_key", "tag_key"],
-                name="metricsrollup_key_uniq",
+                fields=[
+                    "tenant",
+                    "unit",
+                    "day",
+                    "gset",
+                    "channel",
+                    "group_key",
+                    "agent_key",
+                    "tag_key",
+                ],
+                name="metricsrollup_unit_key_uniq",
             ),
         ]
         indexes = [
-            models.Index(fields=["tenant", "gset", "day"], name="metricsrollup_gset_day_idx")
+            models.Index(
+                fields=["tenant", "gset", "unit", "day"], name="metricsrollup_unit_day_idx"
+            )
         ]
 
     def __str__(self) -> str:
-        return f"rollup {self.day} set {self.gset}"
+        return f"rollup {self.unit} {self.day} set {self.gset}"
 
 
 class BacklogSnapshot(TenantOwnedModel):

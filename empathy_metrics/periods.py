@@ -61,6 +61,47 @@ def _add_months(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+def month_end(day: date) -> date:
+    return _add_months(month_start(day), 1) - timedelta(days=1)
+
+
+def cover(first: date, last: date, *, units: bool = True) -> list[tuple[str, date, date]]:
+    """The rollup pieces that make up the days ``first..last``: the whole calendar months in it,
+    then the whole weeks (Monday to Sunday) in what is left, then single days. Each piece is
+    ``(unit, from, to)`` where ``from..to`` are the rows' ``day`` values (a month's 1st, a
+    week's Monday, or the days themselves)."""
+    if not units:
+        return [("day", first, last)]
+    one = timedelta(days=1)
+    month = month_start(first) if first.day == 1 else _add_months(month_start(first), 1)
+    months = []
+    while month_end(month) <= last:
+        months.append(month)
+        month = _add_months(month, 1)
+    pieces: list[tuple[str, date, date]] = []
+    gaps = [(first, last)]
+    if months:
+        pieces.append(("month", months[0], months[-1]))
+        gaps = [(first, months[0] - one), (month_end(months[-1]) + one, last)]
+    for start, end in gaps:
+        if start > end:
+            continue
+        monday = start + timedelta(days=(7 - start.weekday()) % 7)
+        weeks = []
+        while monday + timedelta(days=6) <= end:
+            weeks.append(monday)
+            monday += timedelta(days=7)
+        if not weeks:
+            pieces.append(("day", start, end))
+            continue
+        if start < weeks[0]:
+            pieces.append(("day", start, weeks[0] - one))
+        pieces.append(("week", weeks[0], weeks[-1]))
+        if weeks[-1] + timedelta(days=6) < end:
+            pieces.append(("day", weeks[-1] + timedelta(days=7), end))
+    return pieces
+
+
 @dataclass(frozen=True)
 class Period:
     """Local days ``start`` .. ``end`` (both included) in time zone ``tz``."""

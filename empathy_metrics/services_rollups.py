@@ -16,13 +16,15 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Max, Min
+from django.db.models import Max, Min
 from django.utils import timezone
 
 from empathy_metrics.activity import ActivitySource, activity_sources
 from empathy_metrics.facts import (
+    UNIT_GSETS,
     csat_facts,
     message_facts,
     nps_facts,
@@ -39,8 +41,8 @@ from empathy_metrics.models import (
     SurveyResponse,
     SurveySettings,
 )
-from empathy_metrics.periods import day_start, local_day, zone
-from empathy_metrics.tally import Tally
+from empathy_metrics.periods import day_start, local_day, month_end, month_start, week_start, zone
+from empathy_metrics.tally import BAGS, COUNTERS, HISTOGRAMS, Tally
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant
 from tickets.models import (
@@ -56,6 +58,7 @@ from tickets.services.sla import business_calendar_for
 logger = logging.getLogger(__name__)
 
 CHUNK_DAYS = 14
+ROW_FIELDS = (*COUNTERS, *HISTOGRAMS, *BAGS)
 BATCH = 2000
 # Per run and source, at most this many new rows are looked at; the rest waits for the next run.
 SCAN_LIMIT = 50_000
@@ -113,7 +116,9 @@ def metrics_rollup_days(
                         cells[(fact.day, *key)].add(fact)
             for fact in nps_facts(tenant=tenant, start_at=start_at, end_at=end_at, tz=tz):
                 cells[(fact.day, 0, "*", -1, -1, -1)].add_nps(fact)
-            MetricsRollup.objects.for_tenant(tenant).filter(day__gte=first, day__lte=last).delete()
+            MetricsRollup.objects.for_tenant(tenant).filter(
+                unit=MetricsRollup.Unit.DAY, day__gte=first, day__lte=last
+            ).delete()
             rows = [
                 MetricsRollup(
                     tenant=tenant,
@@ -133,7 +138,66 @@ def metrics_rollup_days(
     return written
 
 
+def metrics_rollup_units(
+    *, tenant: Tenant, days: Iterable[date], now: datetime | None = None
+) -> int:
+    """Recompute the week and month rows that contain ``days`` from their day rows (for the
+    grouping sets of at most two dimensions). Returns the rows written."""
+    now = now or timezone.now()
+    days = set(days)
+    units = {(MetricsRollup.Unit.WEEK, week_start(day)) for day in days}
+    units |= {(MetricsRollup.Unit.MONTH, month_start(day)) for day in days}
+    fields = ("gset", "channel", "group_key", "agent_key", "tag_key", *ROW_FIELDS)
+    written = 0
+    for unit, first in sorted(units):
+        last = first + timedelta(days=6) if unit == MetricsRollup.Unit.WEEK else month_end(first)
+        with tenant_context(tenant):
+            _state(tenant)
+            cells: dict[tuple, Tally] = defaultdict(Tally)
+            day_rows = MetricsRollup.objects.for_tenant(tenant).filter(
+                unit=MetricsRollup.Unit.DAY, gset__in=UNIT_GSETS, day__gte=first, day__lte=last
+            )
+            for row in day_rows.values(*fields).iterator(chunk_size=5000):
+                key = (
+                    row["gset"],
+                    row["channel"],
+                    row["group_key"],
+                    row["agent_key"],
+                    row["tag_key"],
+                )
+                cells[key].merge_row(row)
+            MetricsRollup.objects.for_tenant(tenant).filter(unit=unit, day=first).delete()
+            MetricsRollup.objects.bulk_create(
+                [
+                    MetricsRollup(
+                        tenant=tenant,
+                        unit=unit,
+                        day=first,
+                        gset=gset,
+                        channel=channel,
+                        group_key=group_key,
+                        agent_key=agent_key,
+                        tag_key=tag_key,
+                        computed_at=now,
+                        **tally.as_row(),
+                    )
+                    for (gset, channel, group_key, agent_key, tag_key), tally in cells.items()
+                ],
+                batch_size=BATCH,
+            )
+            written += len(cells)
+    return written
+
+
 # --- backlog ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _OpenTicket:
+    channel: str
+    group_key: int
+    agent_key: int
+    tag_keys: tuple[int, ...]
 
 
 def backlog_snapshot_take(*, tenant: Tenant, now: datetime | None = None) -> int:
@@ -145,31 +209,24 @@ def backlog_snapshot_take(*, tenant: Tenant, now: datetime | None = None) -> int
         open_tickets = Ticket.objects.for_tenant(tenant).filter(
             status__in=OPEN_STATUSES, merged_into__isnull=True
         )
-        cells: dict[tuple, int] = defaultdict(int)
-        for channel, group_id, assignee_id, count in (
-            open_tickets.values_list("channel", "group_id", "assignee_id")
-            .annotate(n=Count("id"))
-            .order_by()
-        ):
-            group_key, agent_key = group_id or 0, assignee_id or 0
-            for key in (
-                (0, "*", -1, -1, -1),
-                (1, channel, -1, -1, -1),
-                (2, "*", group_key, -1, -1),
-                (4, "*", -1, agent_key, -1),
-                (7, channel, group_key, agent_key, -1),
-            ):
-                cells[key] += count
-        tagged = (
+        tags: dict[int, list[int]] = defaultdict(list)
+        for ticket_id, tag_id in (
             TicketTag.objects.for_tenant(tenant)
             .filter(ticket__in=open_tickets)
-            .values_list("tag_id", "ticket__channel", "ticket__group_id", "ticket__assignee_id")
-            .annotate(n=Count("ticket_id", distinct=True))
+            .values_list("ticket_id", "tag_id")
             .order_by()
-        )
-        for tag_id, channel, group_id, assignee_id, count in tagged:
-            cells[(8, "*", -1, -1, tag_id)] += count
-            cells[(15, channel, group_id or 0, assignee_id or 0, tag_id)] += count
+            .iterator(chunk_size=10_000)
+        ):
+            tags[ticket_id].append(tag_id)
+        cells: dict[tuple, int] = defaultdict(int)
+        for pk, channel, group_id, assignee_id in (
+            open_tickets.values_list("pk", "channel", "group_id", "assignee_id")
+            .order_by()
+            .iterator(chunk_size=10_000)
+        ):
+            ticket = _OpenTicket(channel, group_id or 0, assignee_id or 0, tuple(tags.get(pk, ())))
+            for key in row_keys(ticket):
+                cells[key] += 1
         cells.setdefault((0, "*", -1, -1, -1), 0)  # a snapshot of an empty backlog is still one
         BacklogSnapshot.objects.for_tenant(tenant).filter(day=today).delete()
         BacklogSnapshot.objects.bulk_create(
@@ -354,6 +411,7 @@ def metrics_rollup_rebuild(
     first = max(since, min(starts)) if since and starts else (min(starts) if starts else today)
     days = [first + timedelta(days=i) for i in range((today - first).days + 1)]
     rows = metrics_rollup_days(tenant=tenant, days=days, now=now)
+    rows += metrics_rollup_units(tenant=tenant, days=days, now=now)
     changed = retention_spans_recompute(tenant=tenant, customer_ids=None, active_days=active_days)
     with tenant_context(tenant):
         RetentionDaily.objects.for_tenant(tenant).delete()
@@ -461,7 +519,10 @@ def metrics_rollup_update(*, tenant: Tenant, now: datetime | None = None) -> dic
         days |= {today - timedelta(days=2), today - timedelta(days=1)}
         marks["sweep"] = today.isoformat()
     days = {day for day in days if day <= today}
-    rows = metrics_rollup_days(tenant=tenant, days=days, now=now) if days else 0
+    rows = 0
+    if days:
+        rows = metrics_rollup_days(tenant=tenant, days=days, now=now)
+        rows += metrics_rollup_units(tenant=tenant, days=days, now=now)
     retention_range = None
     if customers:
         retention_range = retention_spans_recompute(

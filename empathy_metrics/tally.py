@@ -70,11 +70,14 @@ def share(part: int, whole: int) -> float | None:
 
 
 class Tally:
-    __slots__ = (*COUNTERS, *HISTOGRAMS, *BAGS)
+    __slots__ = (*COUNTERS, *HISTOGRAMS, *BAGS, "percentiles")
 
     def __init__(self) -> None:
         for name in COUNTERS:
             setattr(self, name, 0)
+        # Set when the percentiles were computed elsewhere (in SQL over rollup rows):
+        # {"frt": (median, p90), "res": (median, p90)}; the histograms are then left empty.
+        self.percentiles: dict | None = None
         self.frt_hist: Counter[str] = Counter()  # {"<business minutes>": tickets}
         self.res_hist: Counter[str] = Counter()
         self.signals: Counter[str] = Counter()
@@ -169,8 +172,16 @@ class Tally:
 
     # --- the figures -----------------------------------------------------------------------
 
+    def _percentiles_of(self, name: str) -> tuple[int | None, int | None]:
+        if self.percentiles is not None:
+            return self.percentiles.get(name, (None, None))
+        hist = self.frt_hist if name == "frt" else self.res_hist
+        return percentile(hist, 50), percentile(hist, 90)
+
     def figures(self, *, keywords: int = TOP_KEYWORDS) -> dict:
         nps_count = self.nps_promoters + self.nps_passives + self.nps_detractors
+        frt_median, frt_p90 = self._percentiles_of("frt")
+        res_median, res_p90 = self._percentiles_of("res")
         labelled = self.msg_negative + self.msg_neutral + self.msg_positive
         sla_settled = self.sla_attained + self.sla_missed
         return {
@@ -190,16 +201,8 @@ class Tally:
                 "detractors": self.nps_detractors,
                 "count": nps_count,
             },
-            "frt": {
-                "median": percentile(self.frt_hist, 50),
-                "p90": percentile(self.frt_hist, 90),
-                "count": self.frt_count,
-            },
-            "resolution": {
-                "median": percentile(self.res_hist, 50),
-                "p90": percentile(self.res_hist, 90),
-                "count": self.res_count,
-            },
+            "frt": {"median": frt_median, "p90": frt_p90, "count": self.frt_count},
+            "resolution": {"median": res_median, "p90": res_p90, "count": self.res_count},
             "repeat_rate": {
                 "value": share(self.repeats, self.tickets),
                 "repeats": self.repeats,

@@ -101,7 +101,11 @@ class StatusFanout:
                 continue
             pages = list(self.pages.get(message.get("group", ""), ()))
             if pages:
+                import time as _t
+                w0 = _t.time()
                 await self._deliver(pages, message)
+                with open("/tmp/hubtrace.log", "a") as fh:
+                    fh.write(f"{message['events'][-1]['cursor'] if message.get('events') else 0} {w0:.4f} {_t.time():.4f}\n")
 
     async def _deliver(self, pages: list[StatusPageConsumer], message: dict) -> None:
         """Hand ``message`` to every page, in order. The ASGI message is built once; one timer

@@ -9,12 +9,7 @@ from django.db.models import QuerySet
 from empathy_metrics.models import SurveyKind, SurveyResponse
 from empathy_metrics.periods import Filters, Period
 from empathy_metrics.selectors.dashboard import CARDS, change_of, trend_series
-from empathy_metrics.selectors.rollup import (
-    backlog_on,
-    bucket_tallies,
-    merge_days,
-    tallies_by_day,
-)
+from empathy_metrics.selectors.rollup import backlog_on, tallies_for
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant
 
@@ -30,8 +25,10 @@ def agent_metrics(
     filters = Filters(agent=agent_id)
     previous = period.previous()
     buckets = period.buckets(bucket_unit)
-    tallies = tallies_by_day(
-        tenant=tenant, first=previous.start, last=period.end, filters=filters, with_bags=False
+    slots = [(period.start, period.end), (previous.start, previous.end)]
+    slots += [(bucket.start, bucket.end) for bucket in buckets]
+    current_tally, previous_tally, *bucket_tallies = tallies_for(
+        tenant=tenant, slots=slots, filters=filters, bags=False
     )
     backlogs = backlog_on(
         tenant=tenant,
@@ -48,11 +45,10 @@ def agent_metrics(
             "backlog": {"value": backlogs[day]},
         }
 
-    current = figures(merge_days(tallies, period.start, period.end), period.end)
-    before = figures(merge_days(tallies, previous.start, previous.end), previous.end)
+    current = figures(current_tally, period.end)
+    before = figures(previous_tally, previous.end)
     series = [
-        figures(tally, bucket.end)
-        for tally, bucket in zip(bucket_tallies(tallies, buckets), buckets, strict=True)
+        figures(tally, bucket.end) for tally, bucket in zip(bucket_tallies, buckets, strict=True)
     ]
     cards = []
     for spec in CARDS:

@@ -17,11 +17,9 @@ from empathy_metrics.periods import Bucket, Filters, Period
 from empathy_metrics.selectors.names import dimension_labels
 from empathy_metrics.selectors.rollup import (
     backlog_on,
-    bucket_tallies,
-    merge_days,
     retention_rollup,
-    tallies_by_day,
     tallies_by_value,
+    tallies_for,
 )
 from empathy_metrics.selectors.settings import survey_settings_get
 from helpdesk.tenancy.context import tenant_context
@@ -211,9 +209,11 @@ def dashboard_data(
     previous = period.previous()
     buckets = period.buckets(bucket_unit)
     settings_row = survey_settings_get(tenant=tenant)
-    tallies = tallies_by_day(tenant=tenant, first=previous.start, last=period.end, filters=filters)
-    current_tally = merge_days(tallies, period.start, period.end)
-    previous_tally = merge_days(tallies, previous.start, previous.end)
+    slots = [(period.start, period.end), (previous.start, previous.end)]
+    slots += [(bucket.start, bucket.end) for bucket in buckets]
+    current_tally, previous_tally, *bucket_tallies = tallies_for(
+        tenant=tenant, slots=slots, filters=filters
+    )
     bucket_periods = [Period(b.start, b.end, period.tz) for b in buckets]
     retentions = retention_rollup(tenant=tenant, periods=[period, previous, *bucket_periods])
     backlog_days = [period.end, previous.end, *(b.end for b in buckets)]
@@ -222,9 +222,7 @@ def dashboard_data(
     before = _with_extras(previous_tally.figures(keywords=0), retentions[1], backlogs[previous.end])
     series = [
         _with_extras(tally.figures(keywords=0), retention, backlogs[bucket.end])
-        for tally, retention, bucket in zip(
-            bucket_tallies(tallies, buckets), retentions[2:], buckets, strict=True
-        )
+        for tally, retention, bucket in zip(bucket_tallies, retentions[2:], buckets, strict=True)
     ]
     cards = []
     for spec in CARDS:

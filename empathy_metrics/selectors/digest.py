@@ -20,7 +20,7 @@ from django.db.models import Q
 
 from empathy_metrics.facts import SIGNAL_THRESHOLD, clean_keywords, message_scope, present_signals
 from empathy_metrics.periods import Filters, Period, local_day, week_start, zone
-from empathy_metrics.selectors.rollup import merge_days, retention_rollup, tallies_by_day
+from empathy_metrics.selectors.rollup import retention_rollup, tallies_for
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant
 from tickets.models import Article, MessageAnalysis
@@ -96,9 +96,12 @@ def _covered(tenant: Tenant, keyword: str) -> bool:
 def digest_data(*, tenant: Tenant, monday: date) -> dict:
     week = _week(tenant, monday)
     previous = week.previous()
-    tallies = tallies_by_day(tenant=tenant, first=previous.start, last=week.end, filters=Filters())
-    this_figures = merge_days(tallies, week.start, week.end).figures()
-    last_figures = merge_days(tallies, previous.start, previous.end).figures()
+    this_tally, last_tally = tallies_for(
+        tenant=tenant,
+        slots=[(week.start, week.end), (previous.start, previous.end)],
+        filters=Filters(),
+    )
+    this_figures, last_figures = this_tally.figures(), last_tally.figures()
     retention_now, retention_before = retention_rollup(tenant=tenant, periods=[week, previous])
     headline = [
         {

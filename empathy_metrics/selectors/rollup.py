@@ -1,7 +1,7 @@
 """Reads: figures from the rollup tables (fast at any size), equal to ``selectors.direct``.
 
 A query picks the smallest grouping set that covers the dimensions it filters or breaks down by
-(see ``facts.GSETS``), reads the day rows of the period and adds them up in a ``Tally``.
+(see ``facts.GSETS``) and adds up the day rows of each range of days in SQL (``_aggregate``).
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
+from django.db import connection
 from django.db.models import Q
 
-from empathy_metrics.facts import DIM_BITS, gset_for
+from empathy_metrics.facts import DIM_BITS, UNIT_GSETS, gset_for
 from empathy_metrics.models import (
     BacklogSnapshot,
     CustomerActivitySpan,
@@ -20,9 +21,9 @@ from empathy_metrics.models import (
     RetentionDaily,
     RollupState,
 )
-from empathy_metrics.periods import Bucket, Filters, Period, local_day
+from empathy_metrics.periods import Filters, Period, cover, local_day
 from empathy_metrics.selectors.direct import backlog_direct, retention_figures
-from empathy_metrics.tally import BAGS, COUNTERS, HISTOGRAMS, Tally
+from empathy_metrics.tally import BAGS, COUNTERS, Tally
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant
 
@@ -53,58 +54,188 @@ def _rows(
     return _filter_rows(queryset, filters), gset_for(dims)
 
 
-def tallies_by_day(
-    *, tenant: Tenant, first: date, last: date, filters: Filters, with_bags: bool = True
-) -> dict[date, Tally]:
-    """One tally per day of ``first..last`` that has data."""
-    fields = ("day", *COUNTERS, *HISTOGRAMS, *(BAGS if with_bags else ()))
-    tallies: dict[date, Tally] = defaultdict(Tally)
+# --- aggregation in SQL ------------------------------------------------------------------------
+#
+# Counters are summed with SUM(); the histograms and bags (JSON objects) are expanded with
+# jsonb_each_text (PostgreSQL) or json_each (SQLite) and summed per value; the nearest-rank
+# percentiles are the first value whose running total reaches the rank (a window function).
+# Nothing but the results leaves the database.
+
+TABLE = MetricsRollup._meta.db_table
+
+
+def _json_each() -> str:
+    return "jsonb_each_text" if connection.vendor == "postgresql" else "json_each"
+
+
+def _param_day(day: date):
+    return day if connection.vendor == "postgresql" else day.isoformat()
+
+
+def _slots_cte(slots: list[tuple[date, date]], *, units: bool) -> tuple[str, list]:
+    """A ``s(slot, unit, first_day, last_day)`` table: the rollup pieces of every slot."""
+    rows, params = [], []
+    for index, (first, last) in enumerate(slots):
+        for unit, piece_first, piece_last in cover(first, last, units=units):
+            rows.append("(%s, %s, %s, %s)")
+            params += [index, unit, _param_day(piece_first), _param_day(piece_last)]
+    if not rows:  # no slot: a piece that matches nothing
+        rows.append("(%s, %s, %s, %s)")
+        params += [0, "none", _param_day(date.min), _param_day(date.min)]
+    return f"s(slot, unit, first_day, last_day) AS (VALUES {', '.join(rows)})", params
+
+
+def _where(tenant: Tenant, gset: int, filters: Filters | None) -> tuple[str, list]:
+    clauses, params = ["r.tenant_id = %s", "r.gset = %s"], [tenant.pk, gset]
+    if filters is not None:
+        for dim, field in DIM_FIELDS.items():
+            value = getattr(filters, dim)
+            if value is not None:
+                clauses.append(f"r.{field} = %s")
+                params.append(value)
+    return " AND ".join(clauses), params
+
+
+def _query(sql: str, params: list) -> list[tuple]:
+    """Run SQL built by ``_aggregate``: only table, column and function names of this module are
+    put into the text; every value is a parameter."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _aggregate(
+    *,
+    tenant: Tenant,
+    slots: list[tuple[date, date]],
+    gset: int,
+    filters: Filters | None,
+    key: str | None,
+    counters: tuple[str, ...] = COUNTERS,
+    percentiles: bool = True,
+    bags: bool = False,
+) -> dict[tuple[int, object], Tally]:
+    """One Tally per (slot, key value) with its counters, percentiles and bags filled in."""
+    cte, cte_params = _slots_cte(slots, units=gset in UNIT_GSETS)
+    where, where_params = _where(tenant, gset, filters)
+    key_sql = f"r.{key}" if key else "NULL"
+    group_by_key = f", r.{key}" if key else ""
+    source = (
+        f"FROM {TABLE} r JOIN s ON r.unit = s.unit AND r.day >= s.first_day AND r.day <= s.last_day"
+    )
+    results: dict[tuple[int, object], Tally] = {}
+
+    def tally(slot, value) -> Tally:
+        found = results.get((slot, value))
+        if found is None:
+            found = results[(slot, value)] = Tally()
+            found.percentiles = {}
+        return found
+
+    sums = ", ".join(f"SUM(r.{name})" for name in counters)
+    rows = _query(
+        f"WITH {cte} SELECT s.slot, {key_sql}, {sums} {source} WHERE {where} "
+        f"GROUP BY s.slot{group_by_key}",
+        [*cte_params, *where_params],
+    )
+    for slot, value, *totals in rows:
+        target = tally(slot, value)
+        for name, total in zip(counters, totals, strict=True):
+            setattr(target, name, int(total or 0))
+    if percentiles:
+        each = _json_each()
+        parts = []
+        for metric, column in (("frt", "frt_hist"), ("res", "res_hist")):
+            parts.append(
+                f"SELECT s.slot AS slot, {key_sql} AS k, '{metric}' AS metric, "
+                f"CAST(e.key AS INTEGER) AS m, SUM(CAST(e.value AS INTEGER)) AS n "
+                f"{source} CROSS JOIN {each}(r.{column}) AS e WHERE {where} "
+                f"GROUP BY s.slot{group_by_key}, CAST(e.key AS INTEGER)"
+            )
+        rows = _query(
+            f"WITH {cte}, h AS ({' UNION ALL '.join(parts)}), "  # noqa: S608 (names, not values)
+            "c AS (SELECT slot, k, metric, m, "
+            "SUM(n) OVER (PARTITION BY slot, k, metric ORDER BY m ROWS UNBOUNDED PRECEDING) "
+            "AS cum, SUM(n) OVER (PARTITION BY slot, k, metric) AS total FROM h) "
+            "SELECT slot, k, metric, MIN(CASE WHEN cum * 100 >= 50 * total THEN m END), "
+            "MIN(CASE WHEN cum * 100 >= 90 * total THEN m END) FROM c GROUP BY slot, k, metric",
+            [*cte_params, *where_params, *where_params],
+        )
+        for slot, value, metric, median, p90 in rows:
+            tally(slot, value).percentiles[metric] = (
+                None if median is None else int(median),
+                None if p90 is None else int(p90),
+            )
+    if bags:
+        each = _json_each()
+        parts = [
+            f"SELECT s.slot AS slot, '{name}' AS bag, e.key AS item, "
+            f"SUM(CAST(e.value AS INTEGER)) AS n {source} CROSS JOIN {each}(r.{name}) AS e "
+            f"WHERE {where} GROUP BY s.slot, e.key"
+            for name in BAGS
+        ]
+        rows = _query(
+            f"WITH {cte} {' UNION ALL '.join(parts)}",
+            [*cte_params, *where_params, *where_params],
+        )
+        for slot, bag, item, count in rows:
+            getattr(tally(slot, None), bag)[item] = int(count)
+    return results
+
+
+def tallies_for(
+    *, tenant: Tenant, slots: list[tuple[date, date]], filters: Filters, bags: bool = True
+) -> list[Tally]:
+    """One Tally per slot (a range of days): the figures of that range. NPS comes from the
+    totals (it ignores the filters)."""
+    gset = gset_for(filters.dims)
     with tenant_context(tenant):
-        rows, gset = _rows(
-            MetricsRollup, tenant=tenant, first=first, last=last, filters=filters, breakdown=None
+        found = _aggregate(
+            tenant=tenant,
+            slots=slots,
+            gset=gset,
+            filters=filters,
+            key=None,
+            counters=COUNTERS if gset == 0 else _TICKET_FIELDS,
+            bags=bags,
         )
         if gset != 0:
-            fields = tuple(name for name in fields if name not in NPS_FIELDS)
-        for row in rows.values(*fields).order_by():
-            tallies[row["day"]].merge_row(row)
-        if gset != 0:
-            nps_rows = MetricsRollup.objects.for_tenant(tenant).filter(
-                gset=0, day__gte=first, day__lte=last
+            nps = _aggregate(
+                tenant=tenant,
+                slots=slots,
+                gset=0,
+                filters=None,
+                key=None,
+                counters=NPS_FIELDS,
+                percentiles=False,
             )
-            for row in nps_rows.values("day", *NPS_FIELDS).order_by():
-                tallies[row["day"]].merge_row(row)
-    return tallies
+            for (slot, _value), part in nps.items():
+                target = found.setdefault((slot, None), Tally())
+                if target.percentiles is None:
+                    target.percentiles = {}
+                for name in NPS_FIELDS:
+                    setattr(target, name, getattr(part, name))
+    empty = Tally()
+    empty.percentiles = {}
+    return [found.get((index, None), empty) for index in range(len(slots))]
 
 
 def tallies_by_value(
     *, tenant: Tenant, first: date, last: date, filters: Filters, dim: str
 ) -> dict:
-    """One tally per value of ``dim`` (channel, group, agent or tag) over ``first..last``.
-
-    Without keyword and signal bags (breakdown tables do not show them) and without NPS.
-    """
-    field = DIM_FIELDS[dim]
-    fields = (field, *_TICKET_FIELDS, *HISTOGRAMS)
-    tallies: dict = defaultdict(Tally)
+    """One Tally per value of ``dim`` (channel, group, agent or tag) over ``first..last``
+    (without NPS, keywords and signals: breakdown tables do not show them)."""
+    gset = gset_for(filters.dims | DIM_BITS[dim])
     with tenant_context(tenant):
-        rows, _gset = _rows(
-            MetricsRollup, tenant=tenant, first=first, last=last, filters=filters, breakdown=dim
+        found = _aggregate(
+            tenant=tenant,
+            slots=[(first, last)],
+            gset=gset,
+            filters=filters,
+            key=DIM_FIELDS[dim],
+            counters=_TICKET_FIELDS,
         )
-        for row in rows.values(*fields).order_by():
-            tallies[row[field]].merge_row(row)
-    return tallies
-
-
-def merge_days(tallies: dict[date, Tally], first: date, last: date) -> Tally:
-    total = Tally()
-    for day, tally in tallies.items():
-        if first <= day <= last:
-            total.merge(tally)
-    return total
-
-
-def bucket_tallies(tallies: dict[date, Tally], buckets: Iterable[Bucket]) -> list[Tally]:
-    return [merge_days(tallies, bucket.start, bucket.end) for bucket in buckets]
+    return {value: tally for (_slot, value), tally in found.items()}
 
 
 # --- retention ----------------------------------------------------------------------------
@@ -215,8 +346,8 @@ def has_rollups(*, tenant: Tenant) -> bool:
 
 def metrics_rollup(*, tenant: Tenant, period: Period, filters: Filters, now: datetime) -> dict:
     """Every headline figure of the period from the rollups (same shape as ``metrics_direct``)."""
-    tallies = tallies_by_day(tenant=tenant, first=period.start, last=period.end, filters=filters)
-    figures = merge_days(tallies, period.start, period.end).figures()
+    (tally,) = tallies_for(tenant=tenant, slots=[(period.start, period.end)], filters=filters)
+    figures = tally.figures()
     figures["retention"] = retention_rollup(tenant=tenant, periods=[period])[0]
     figures["backlog"] = {
         "value": backlog_on(

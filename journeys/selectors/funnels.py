@@ -137,11 +137,12 @@ EXACT_MEDIAN_LIMIT = 100_000
 HISTOGRAM_BUCKETS = 512
 HISTOGRAM_MAX_LOG = 16.0  # ln(seconds + 1) up to 16: about 100 days
 
+# float8, not numeric: ln() of a numeric costs ~1 µs per row (1.8 s instead of 0.5 s here).
 _HISTOGRAM_SQL = f"""
     SELECT stage,
            CASE WHEN seconds_from_previous IS NULL THEN -1
-                ELSE width_bucket(ln(seconds_from_previous + 1.0), 0.0, {HISTOGRAM_MAX_LOG},
-                                  {HISTOGRAM_BUCKETS}) END AS bucket,
+                ELSE width_bucket(ln(seconds_from_previous::float8 + 1), 0::float8,
+                                  {HISTOGRAM_MAX_LOG}::float8, {HISTOGRAM_BUCKETS}) END AS bucket,
            count(*),
            count(*) FILTER (WHERE NOT observed)
     FROM journeys_journeystep
@@ -160,20 +161,27 @@ def _bucket_bounds(bucket: int) -> tuple[float, float]:
 
 
 def histogram_median(buckets: dict[int, int]) -> float | None:
-    """The median of values counted in log buckets, interpolated inside its bucket."""
+    """The median of values counted in log buckets, interpolated inside their buckets (the mean
+    of the two middle values when the count is even, like an exact median)."""
     total = sum(buckets.values())
     if not total:
         return None
-    target = (total - 1) / 2  # 0-based rank of the median (between two values when even)
-    seen = 0
-    for bucket in sorted(buckets):
-        count = buckets[bucket]
-        if seen + count > target:
-            low, high = _bucket_bounds(bucket)
-            share = (target - seen + 0.5) / count
-            return low * (high / low) ** share if low > 0 else low + (high - low) * share
-        seen += count
-    return None
+    ordered = sorted(buckets.items())
+
+    def value_at(rank: int) -> float:  # 0-based rank among all values
+        seen = 0
+        for bucket, count in ordered:
+            if seen + count > rank:
+                low, high = _bucket_bounds(bucket)
+                share = (rank - seen + 0.5) / count
+                return low * (high / low) ** share if low > 0 else low + (high - low) * share
+            seen += count
+        return _bucket_bounds(ordered[-1][0])[1]
+
+    middle = total // 2
+    if total % 2:
+        return value_at(middle)
+    return (value_at(middle - 1) + value_at(middle)) / 2
 
 
 def _stage_counts_postgres(tenant: Tenant, journey: Journey, period: Period) -> dict[int, dict]:

@@ -81,7 +81,18 @@ def _text(value: Any, label: str, limit: int) -> str:
         raise ValueError(f"{label} is longer than {limit} characters.")
     if _CONTROL.search(value):
         raise ValueError(f"{label} contains control characters.")
+    if not _encodes(value):
+        raise ValueError(f"{label} is not valid Unicode text.")
     return value
+
+
+def _encodes(text: str) -> bool:
+    """False for lone surrogates ("\\ud800" is valid JSON, not storable text)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _timestamp(value: Any, now: datetime) -> datetime:
@@ -106,6 +117,17 @@ def _timestamp(value: Any, now: datetime) -> datetime:
     if parsed < OLDEST:
         raise ValueError("timestamp is before the year 2000.")
     return parsed.astimezone(UTC)
+
+
+def _has_nul(value: Any) -> bool:
+    """PostgreSQL's jsonb cannot hold NUL characters."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def _clean_event(index: int, raw: Any, now: datetime) -> _Clean:
@@ -137,6 +159,8 @@ def _clean_event(index: int, raw: Any, now: datetime) -> _Clean:
     if not isinstance(properties, dict):
         raise ValueError("properties must be a JSON object.")
     properties_text = json.dumps(properties, separators=(",", ":"), ensure_ascii=False)
+    if ("\\u0000" in properties_text and _has_nul(properties)) or not _encodes(properties_text):
+        raise ValueError("properties contain text that cannot be stored (NUL or invalid Unicode).")
     if len(properties_text.encode()) > MAX_PROPERTIES_BYTES:
         raise ValueError(f"properties are larger than {MAX_PROPERTIES_BYTES} bytes.")
     event_id = raw.get("id")
@@ -402,6 +426,14 @@ def events_ingest(
         return result
     with tenant_context(tenant):
         customers = _resolve_customers(tenant=tenant, events=good, result=result)
+        unmatched = [e for e in good if customers.get(e.event_id) is None]
+        if unmatched:  # a customer created elsewhere at the same moment: the client retries
+            result.errors += [
+                EventError(e.index, e.event_id, "The customer could not be matched; send again.")
+                for e in unmatched
+            ]
+            result.errors.sort(key=lambda error: error.index)
+            good = [e for e in good if customers.get(e.event_id) is not None]
         inserted = _insert_events(tenant=tenant, events=good, customers=customers, received_at=now)
         result.accepted = len(inserted)
         result.duplicates += len(good) - len(inserted)

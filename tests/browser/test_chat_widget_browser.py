@@ -24,6 +24,7 @@ from helpdesk.tenancy.models import Membership
 from helpdesk.tenancy.policy import Role
 from tests.factories.tenancy import TenantFactory, UserFactory
 from tickets.models import Channel, ChatSession, IntakeSettings, Message, Ticket
+from tickets.services.helpcenter import article_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -139,6 +140,13 @@ def acme():
     tenant = TenantFactory(name="Acme", slug="acme", reference_prefix="ACME")
     dana = UserFactory(email="dana@acme.test", full_name="Dana Scully", password=PASSWORD)
     Membership.objects.create(tenant=tenant, user=dana, role=Role.AGENT)
+    article_create(
+        tenant=tenant,
+        actor=dana,
+        title="Track your parcel",
+        body="Use the tracking link in your shipping email.",
+        publish=True,
+    )
     return tenant
 
 
@@ -223,7 +231,16 @@ def chat_scenario(browser, base: str, relay: Relay, shop_url: str, shots_dir) ->
     shop.locator("[data-chat-input]").press_sequentially("Thanks", delay=40)
     expect(agent.locator("[data-chat-typing]")).to_have_text("Ada is typing…", timeout=TIMEOUT)
     shop.locator("[data-chat-input]").fill("")
+
+    # The agent inserts a help-centre article's link into the answer being written.
+    agent.get_by_text("Insert article link").click()
+    agent.get_by_placeholder("Search articles…").fill("parcel")
+    agent.get_by_role("option", name="Track your parcel").click()
+    expect(agent_input).to_have_value(
+        re.compile(r"^Track your parcel: http\S+/t/acme/help/articles/track-your-parcel/$")
+    )
     agent.screenshot(path=str(shots_dir / "chat-02-agent-console.png"))
+    agent_input.fill("")
 
     # The network drops. The customer writes anyway; the agent answers meanwhile.
     relay.cut()

@@ -206,7 +206,9 @@ def test_manager_opens_the_dashboard_changes_the_period_and_drills_down(
         page.screenshot(path=str(shots_dir / "metrics-01-dashboard.png"), full_page=True)
         page.screenshot(path=str(shots_dir / "metrics-01-dashboard-top.png"))
         page.locator(".chart-grid").screenshot(path=str(shots_dir / "metrics-01-charts.png"))
-        page.locator(".breakdown-grid").screenshot(path=str(shots_dir / "metrics-01-breakdowns.png"))
+        page.locator(".breakdown-grid").screenshot(
+            path=str(shots_dir / "metrics-01-breakdowns.png")
+        )
 
         # The definition of a figure is behind its info icon.
         page.locator("[data-card=nps] .info-pop-button").click()
@@ -264,3 +266,55 @@ def test_manager_opens_the_dashboard_changes_the_period_and_drills_down(
         assert errors == []
         context.close()
         phone.close()
+
+
+@pytest.fixture
+def survey_world():
+    from empathy_metrics.services_nps import survey_token_for
+    from tests.empathy_metrics.factories import SurveyRequestFactory
+
+    tenant = TenantFactory(name="Acme", slug="acme", reference_prefix="ACME")
+    admin = UserFactory(email="ada@acme.test", full_name="Ada Admin", password=PASSWORD)
+    Membership.objects.create(tenant=tenant, user=admin, role=Role.ADMIN)
+    customer = CustomerFactory(tenant=tenant, name="Grace Hopper", email="grace@navy.test")
+    request = SurveyRequestFactory(tenant=tenant, customer=customer, sent_at=timezone.now())
+    return {"tenant": tenant, "token": survey_token_for(survey_request=request)}
+
+
+def test_a_customer_answers_the_nps_survey_and_an_admin_words_it(
+    survey_world, asgi_server, chromium, shots_dir
+):
+    base, token = asgi_server, survey_world["token"]
+    tenant = survey_world["tenant"]
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 1100, "height": 900})
+        page = context.new_page()
+        errors = watch_errors(page)
+        page.goto(f"{base}/survey/{token}/?score=8")  # the "8" link of the email
+        expect(page.locator("input[name=score][value='8']")).to_be_checked()
+        page.get_by_label("What is the main reason for your score?").fill("Quick, kind answers.")
+        page.screenshot(path=str(shots_dir / "metrics-07-nps-survey.png"), full_page=True)
+        page.get_by_role("button", name="Send my answer").click()
+        expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
+        page.screenshot(path=str(shots_dir / "metrics-08-nps-thanks.png"), full_page=True)
+
+        sign_in(page, base, "ada@acme.test", "/t/acme/admin/surveys/")
+        expect(page.get_by_role("heading", name="Surveys", level=1)).to_be_visible()
+        page.get_by_label("Stars").check()
+        page.get_by_label("Extra question 1").fill("How easy was it to reach us?")
+        page.screenshot(path=str(shots_dir / "metrics-09-survey-settings.png"), full_page=True)
+        page.get_by_role("button", name="Save survey settings").click()
+        expect(page.locator(".flash-stack")).to_contain_text("Survey settings saved.")
+        page.goto(f"{base}/t/acme/dashboards/digest/")
+        expect(page.get_by_role("heading", name="Weekly digest", level=1)).to_be_visible()
+        page.screenshot(path=str(shots_dir / "metrics-10-digest.png"), full_page=True)
+        assert errors == []
+        context.close()
+    from empathy_metrics.models import SurveyResponse, SurveySettings
+
+    with tenant_context(tenant):
+        answer = SurveyResponse.objects.for_tenant(tenant).get()
+        settings_row = SurveySettings.objects.for_tenant(tenant).get()
+    assert (answer.score, answer.comment) == (8, "Quick, kind answers.")
+    assert settings_row.csat_scale == "stars"
+    assert settings_row.extra_questions[0]["text"] == "How easy was it to reach us?"

@@ -107,3 +107,50 @@ def test_nearest_rank_percentiles():
     assert percentile({1: 1, 2: 1, 3: 1, 4: 1}, 90) == 4
     assert percentile({10: 9, 100: 1}, 90) == 10
     assert percentile({10: 9, 100: 2}, 90) == 100
+
+
+def test_a_period_is_covered_by_whole_months_then_whole_weeks_then_days():
+    from empathy_metrics.periods import cover
+
+    # Saturday 29 August to Thursday 26 November 2026
+    assert cover(date(2026, 8, 29), date(2026, 11, 26)) == [
+        ("month", date(2026, 9, 1), date(2026, 10, 1)),
+        ("day", date(2026, 8, 29), date(2026, 8, 31)),
+        ("day", date(2026, 11, 1), date(2026, 11, 1)),
+        ("week", date(2026, 11, 2), date(2026, 11, 16)),
+        ("day", date(2026, 11, 23), date(2026, 11, 26)),
+    ]
+    assert cover(date(2026, 3, 4), date(2026, 3, 6)) == [
+        ("day", date(2026, 3, 4), date(2026, 3, 6))
+    ]
+    assert cover(date(2026, 3, 1), date(2026, 3, 31)) == [
+        ("month", date(2026, 3, 1), date(2026, 3, 1))
+    ]
+    assert cover(date(2026, 3, 1), date(2026, 3, 31), units=False) == [
+        ("day", date(2026, 3, 1), date(2026, 3, 31))
+    ]
+    # every day is covered exactly once
+    for first, last in [
+        (date(2025, 12, 30), date(2026, 3, 2)),
+        (date(2026, 2, 2), date(2026, 2, 8)),
+    ]:
+        days = set()
+        for unit, start, end in cover(first, last):
+            step = {"day": 1, "week": 7}.get(unit)
+            cursor = start
+            while cursor <= end:
+                span_end = (
+                    cursor + timedelta(days=6)
+                    if unit == "week"
+                    else (
+                        date(cursor.year + cursor.month // 12, cursor.month % 12 + 1, 1)
+                        - timedelta(days=1)
+                    )
+                    if unit == "month"
+                    else cursor
+                )
+                new = {cursor + timedelta(days=i) for i in range((span_end - cursor).days + 1)}
+                assert not days & new
+                days |= new
+                cursor = cursor + timedelta(days=step) if step else span_end + timedelta(days=1)
+        assert days == {first + timedelta(days=i) for i in range((last - first).days + 1)}

@@ -54,7 +54,7 @@ def test_the_rollup_task_works_in_its_tenants_scope(tenant, other_tenant):
     result = metrics_rollup_update_task(tenant.pk)
     assert result["rebuilt"] == 1
     with tenant_context(tenant):
-        assert MetricsRollup.objects.for_tenant(tenant).filter(gset=0).count() == 1
+        assert MetricsRollup.objects.for_tenant(tenant).filter(gset=0, unit="day").count() == 1
     with tenant_context(other_tenant):
         assert not MetricsRollup.objects.for_tenant(other_tenant).exists()
     assert metrics_rollup_update_task(tenant.pk)["rebuilt"] == 0
@@ -128,7 +128,7 @@ def test_a_real_worker_maintains_the_rollups_in_the_tenants_scope(
     result = metrics_rollup_update_task.delay(tenant.pk)
     assert result.get(timeout=60)["rebuilt"] == 1
     with tenant_context(tenant):
-        assert MetricsRollup.objects.for_tenant(tenant).filter(gset=0).get().tickets == 1
+        assert MetricsRollup.objects.for_tenant(tenant).filter(gset=0, unit="day").get().tickets == 1
     with tenant_context(other_tenant):
         assert not RollupState.objects.for_tenant(other_tenant).exists()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
 import pytest
@@ -181,3 +182,35 @@ def test_an_unknown_breakdown_is_refused(tenant, purchase):
             by="shoe_size",
             stage_count=4,
         )
+
+
+def test_the_histogram_median_is_within_a_percent_of_the_exact_one():
+    import random
+    import statistics
+
+    from journeys.selectors.funnels import HISTOGRAM_BUCKETS, HISTOGRAM_MAX_LOG, histogram_median
+
+    rng = random.Random(5)
+    for size in (1, 2, 3, 10, 1000, 20000):
+        values = [int(rng.lognormvariate(8, 2)) for _ in range(size)]
+        buckets: dict[int, int] = {}
+        for value in values:
+            bucket = min(
+                HISTOGRAM_BUCKETS + 1,
+                int(math.log(value + 1) / (HISTOGRAM_MAX_LOG / HISTOGRAM_BUCKETS)) + 1,
+            )
+            buckets[bucket] = buckets.get(bucket, 0) + 1
+        exact = statistics.median(values)
+        assert histogram_median(buckets) == pytest.approx(exact, rel=0.033, abs=1)
+    assert histogram_median({}) is None
+
+
+@pytest.mark.postgres_only
+def test_large_funnels_take_their_medians_from_the_histogram(tenant, purchase, story, monkeypatch):
+    from journeys.selectors import funnels
+
+    monkeypatch.setattr(funnels, "EXACT_MEDIAN_LIMIT", 0)
+    _cart, checkout, payment, _confirmation = funnel_of(tenant, purchase).stages
+    assert checkout.median_seconds == pytest.approx(3 * 3600, rel=0.033)
+    assert payment.median_seconds == pytest.approx(3600, rel=0.033)
+    assert (checkout.timed, checkout.reached, checkout.skipped) == (3, 5, 2)

@@ -79,11 +79,16 @@ def test_bad_events_are_reported_with_their_index_and_good_ones_stored(tenant, p
         event(10, properties={"blob": "x" * 5000}),
         event(11, name="x" * 101),
         event(12, name="Checkout started"),
+        event(13, properties={"note": "a\x00b"}),
+        event(14, name="bad \ud800 text"),
+        event(15, properties={"path": "C:\\u0000dir"}),  # a backslash, not a NUL: fine
     ]
     result = services.events_ingest(tenant=tenant, events=batch)
-    assert result.accepted == 2
+    assert result.accepted == 3
     messages = {e.index: e.message for e in result.errors}
-    assert sorted(messages) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+    assert sorted(messages) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13]
+    assert "cannot be stored" in messages[12]
+    assert "not valid Unicode" in messages[13]
     assert messages[1] == "Each event must be a JSON object."
     assert "name must be a string" in messages[2]
     assert "customer_id" in messages[3] and "email" in messages[3]

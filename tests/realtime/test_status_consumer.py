@@ -235,3 +235,48 @@ async def test_the_page_gets_the_change_through_a_real_server_and_client(
         update = json.loads(await asyncio.wait_for(socket.recv(), 10))
         assert update["events"][0]["text"] == "Through the wire"
         assert "NOTE-SECRET" not in json.dumps(update)
+
+
+@database_sync_to_async
+def change_then_roll_back(ticket, actor):
+    from django.db import transaction
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.ticket_set_status(
+            tenant=ticket.tenant, actor=actor, ticket=ticket, status="pending"
+        )
+        raise RuntimeError("the request failed after the change")
+
+
+async def test_nothing_is_published_before_commit_and_a_rollback_publishes_nothing(
+    tenant, agent
+):
+    ticket = await make_ticket(tenant)
+    page, _ = await ready_page(ticket)
+    await change_then_roll_back(ticket, agent)
+    assert await page.receive_nothing(timeout=1)
+    await set_status(ticket, "pending", actor=agent)
+    update = await until(page, lambda m: m["type"] == "update")
+    assert [e["text"] for e in update["events"]] == ["We are waiting for your reply."]
+    await page.disconnect()
+
+
+async def test_a_failed_publish_never_fails_the_change_and_the_page_catches_up(
+    tenant, agent, settings
+):
+    ticket = await make_ticket(tenant)
+    seen = await latest_cursor(ticket)
+    # A real Redis channel layer whose server is down (nothing listens on port 1).
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
+        }
+    }
+    await set_status(ticket, "pending", actor=agent)  # no exception
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    page, ok = await open_page(await viewer_token(ticket), seen)
+    assert ok
+    replay = await page.receive_json_from(timeout=5)
+    assert [e["text"] for e in replay["events"]] == ["We are waiting for your reply."]
+    await page.disconnect()

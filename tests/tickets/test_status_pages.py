@@ -29,7 +29,10 @@ def page_url(ticket) -> str:
 def ticket(tenant, agent):
     ticket = make_ticket(tenant, subject="Charged twice", body="My card was charged twice")
     services.message_create(
-        tenant=tenant, ticket=ticket, body="NOTE-SECRET for the team", author_user=agent,
+        tenant=tenant,
+        ticket=ticket,
+        body="NOTE-SECRET for the team",
+        author_user=agent,
         is_internal=True,
     )
     services.message_create(tenant=tenant, ticket=ticket, body="We are on it", author_user=agent)
@@ -86,7 +89,9 @@ def test_unknown_rotated_and_expired_links_get_the_same_friendly_404(client, tic
 
 def test_a_link_pointing_at_another_tenants_ticket_opens_nothing(client, tenant, other_tenant):
     theirs = make_ticket(other_tenant, subject="GLOBEX-SECRET")
-    forged = StatusLink.objects.create(token="forged-" + "a" * 40, tenant=tenant, ticket_id=theirs.pk)
+    forged = StatusLink.objects.create(
+        token="forged-" + "a" * 40, tenant=tenant, ticket_id=theirs.pk
+    )
     for suffix in ("", "events/"):
         response = client.get(f"/status/{forged.token}/{suffix}")
         assert response.status_code == 404
@@ -199,11 +204,20 @@ def test_agents_replace_and_expire_the_link_from_the_customer_view(client, ticke
     assert page.status_code == 200 and b"no working status link" in page.content
 
 
-def test_the_customer_view_is_for_members_of_the_tickets_tenant_only(
-    client, ticket, other_agent
-):
+def test_the_customer_view_is_for_members_of_the_tickets_tenant_only(client, ticket, other_agent):
     assert client.get(view_url(ticket)).status_code == 302  # anonymous: to the login page
     client.force_login(other_agent)
     assert client.get(view_url(ticket)).status_code == 404
     assert client.post(f"/t/acme/tickets/{ticket.number}/status-link/rotate/").status_code == 404
     assert client.get(f"/t/globex/tickets/{ticket.number}/customer-view/").status_code == 404
+
+
+def test_a_flood_of_replies_through_one_link_is_throttled(client, ticket):
+    url = page_url(ticket) + "reply/"
+    answers = [
+        client.post(url, {"body": f"hello {n}"}, HTTP_ACCEPT="application/json").status_code
+        for n in range(22)
+    ]
+    assert answers[:20] == [201] * 20 and answers[20:] == [429, 429]
+    with tenant_context(ticket.tenant):
+        assert Message.objects.filter(ticket=ticket, body_text__startswith="hello").count() == 20

@@ -107,3 +107,22 @@ def test_portal_pages_are_customer_facing_not_staff_pages(client, agent):
     client.force_login(agent)  # a staff session is not a portal session
     assert client.get("/t/acme/portal/").status_code == 302
     assert client.get("/t/nope/portal/").status_code == 404
+
+
+def test_the_portal_list_takes_the_same_queries_for_two_or_twelve_tickets(client, tenant, grace):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.get(LOGIN, {"token": portal_login_token(tenant=tenant, customer=grace)})
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/t/acme/portal/").status_code == 200
+        return len(queries)
+
+    for _ in range(2):
+        make_ticket(tenant, customer=grace)
+    few = count()
+    for _ in range(10):
+        make_ticket(tenant, customer=grace)
+    assert count() == few

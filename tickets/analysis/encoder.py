@@ -47,29 +47,37 @@ def model_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
-def read_safetensors(path: Path, *, mapped: frozenset[str] = frozenset()) -> dict[str, np.ndarray]:
-    """The arrays of a safetensors file: names in ``mapped`` as read-only memory maps (pages read
-    on demand, shared between processes), the others read into memory (a plain file read, so they
-    are not also resident a second time as mapped file pages)."""
-    with open(path, "rb") as handle:
-        (size,) = struct.unpack("<Q", handle.read(8))
-        header = json.loads(handle.read(size))
-        base = 8 + size
-        arrays = {}
-        raw = np.memmap(path, dtype=np.uint8, mode="r") if mapped else None
-        for name, spec in header.items():
-            if name == "__metadata__":
-                continue
-            start, end = spec["data_offsets"]
-            dtype = _DTYPES[spec["dtype"]]
-            if name in mapped:
-                view = raw[base + start : base + end].view(dtype)
-                arrays[name] = view.reshape(spec["shape"])
-                continue
-            handle.seek(base + start)
-            data = np.frombuffer(handle.read(end - start), dtype=dtype)
-            arrays[name] = data.reshape(spec["shape"])
-    return arrays
+class SafeTensors:
+    """Reads tensors of a safetensors file one at a time (``[name]``), so loading never holds a
+    second copy of the whole model; ``mapped(name)`` gives a read-only memory map instead (pages
+    read on demand and shared between processes)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with open(path, "rb") as handle:
+            (size,) = struct.unpack("<Q", handle.read(8))
+            self.header = {
+                k: v for k, v in json.loads(handle.read(size)).items() if k != "__metadata__"
+            }
+        self.base = 8 + size
+
+    def _spec(self, name: str) -> tuple[int, int, type, list[int]]:
+        spec = self.header[name]
+        start, end = spec["data_offsets"]
+        return self.base + start, self.base + end, _DTYPES[spec["dtype"]], spec["shape"]
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        start, end, dtype, shape = self._spec(name)
+        with open(self.path, "rb") as handle:
+            handle.seek(start)
+            return np.frombuffer(handle.read(end - start), dtype=dtype).reshape(shape)
+
+    def mapped(self, name: str) -> np.ndarray:
+        start, end, dtype, shape = self._spec(name)
+        count = (end - start) // np.dtype(dtype).itemsize
+        return np.memmap(self.path, dtype=dtype, mode="r", offset=start, shape=(count,)).reshape(
+            shape
+        )
 
 
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
@@ -91,6 +99,7 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     for coefficient in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
         poly += np.float32(coefficient)
         poly *= t
+    del t
     np.square(a, out=a)
     np.negative(a, out=a)
     np.exp(a, out=a)
@@ -111,9 +120,7 @@ class MiniLmEncoder:
         self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(MAX_TOKENS)
-        weights = read_safetensors(
-            directory / "model.safetensors", mapped=frozenset({"embeddings.word_embeddings.weight"})
-        )
+        weights = SafeTensors(directory / "model.safetensors")
 
         def dense(name: str) -> np.ndarray:
             return np.ascontiguousarray(weights[name].T, dtype=np.float32)
@@ -121,7 +128,7 @@ class MiniLmEncoder:
         def vec(name: str) -> np.ndarray:
             return np.array(weights[name], dtype=np.float32)
 
-        self.word_embeddings = weights["embeddings.word_embeddings.weight"]  # memory-mapped
+        self.word_embeddings = weights.mapped("embeddings.word_embeddings.weight")
         self.position_embeddings = vec("embeddings.position_embeddings.weight")[:MAX_TOKENS]
         self.token_type = vec("embeddings.token_type_embeddings.weight")[0]
         self.emb_ln = (vec("embeddings.LayerNorm.weight"), vec("embeddings.LayerNorm.bias"))
@@ -156,7 +163,7 @@ class MiniLmEncoder:
     def token_ids(self, texts: list[str]) -> list[list[int]]:
         return [encoding.ids for encoding in self.tokenizer.encode_batch(texts)]
 
-    def encode(self, texts: list[str], batch_tokens: int = 1536) -> np.ndarray:
+    def encode(self, texts: list[str], batch_tokens: int = 1024) -> np.ndarray:
         """Embeddings of ``texts`` in input order; batches hold about ``batch_tokens`` tokens."""
         ids = self.token_ids(texts)
         out = np.zeros((len(texts), HIDDEN), dtype=np.float32)
@@ -191,18 +198,30 @@ class MiniLmEncoder:
         bias = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]
         head = HIDDEN // HEADS
         scale = np.float32(1.0 / np.sqrt(head))
-        for layer in self.layers:
-            qkv = x @ layer["qkv_w"] + layer["qkv_b"]
+        for layer in self.layers:  # in-place where possible: the activations set the peak RSS
+            qkv = x @ layer["qkv_w"]
+            qkv += layer["qkv_b"]
             qkv = qkv.reshape(n, length, 3, HEADS, head).transpose(2, 0, 3, 1, 4)
             q, k, v = qkv[0], qkv[1], qkv[2]
-            scores = (q * scale) @ k.transpose(0, 1, 3, 2) + bias
+            scores = (q * scale) @ k.transpose(0, 1, 3, 2)
+            scores += bias
             scores -= scores.max(axis=-1, keepdims=True)
             np.exp(scores, out=scores)
             scores /= scores.sum(axis=-1, keepdims=True)
             context = (scores @ v).transpose(0, 2, 1, 3).reshape(n * length, HIDDEN)
-            x = _layer_norm(context @ layer["out_w"] + layer["out_b"] + x, *layer["ln1"])
-            hidden = _gelu(x @ layer["in_w"] + layer["in_b"])
-            x = _layer_norm(hidden @ layer["ff_w"] + layer["ff_b"] + x, *layer["ln2"])
+            del scores, qkv, q, k, v
+            attended = context @ layer["out_w"]
+            attended += layer["out_b"]
+            attended += x
+            x = _layer_norm(attended, *layer["ln1"])
+            hidden = x @ layer["in_w"]
+            hidden += layer["in_b"]
+            hidden = _gelu(hidden)
+            out = hidden @ layer["ff_w"]
+            del hidden
+            out += layer["ff_b"]
+            out += x
+            x = _layer_norm(out, *layer["ln2"])
         x = x.reshape(n, length, HIDDEN)
         pooled = (x * mask[:, :, None]).sum(axis=1) / np.maximum(mask.sum(axis=1), 1.0)[:, None]
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)

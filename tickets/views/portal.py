@@ -71,7 +71,11 @@ def portal_home(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     if customer is None:
         return redirect("customer:portal-login", tenant_slug=tenant.slug)
     rows = []
-    for ticket in selectors_status.portal_ticket_list(tenant=tenant, customer=customer):
+    tickets = selectors_status.portal_ticket_list(tenant=tenant, customer=customer)
+    links = selectors_status.status_links_for_tickets(
+        tenant=tenant, ticket_ids=[ticket.pk for ticket in tickets]
+    )
+    for ticket in tickets:
         stage = status_stage(ticket)
         name = ticket.assignee.first_name if ticket.assignee else ""
         rows.append(
@@ -80,7 +84,8 @@ def portal_home(request: HttpRequest, tenant_slug: str) -> HttpResponse:
                 "reference": ticket.reference_with(tenant.reference_prefix),
                 "stage": stage,
                 "stage_label": status_stage_label(stage, name) if stage != "merged" else "",
-                "link": status_link_ensure(tenant=tenant, ticket=ticket),
+                # Tickets older than status pages get their link on first sight.
+                "link": links.get(ticket.pk) or status_link_ensure(tenant=tenant, ticket=ticket),
             }
         )
     return render(

@@ -12,6 +12,7 @@ from datetime import timedelta
 from functools import wraps
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -181,6 +182,22 @@ def status_events(request: HttpRequest, *, tenant, link, ticket) -> HttpResponse
     )
 
 
+REPLIES_PER_WINDOW = 20
+REPLY_WINDOW_SECONDS = 10 * 60
+
+
+def _reply_throttled(link: StatusLink) -> bool:
+    """At most ``REPLIES_PER_WINDOW`` replies per link and window (a leaked link cannot flood
+    the ticket)."""
+    key = f"status-reply:{link.pk}"
+    cache.add(key, 0, REPLY_WINDOW_SECONDS)
+    try:
+        return cache.incr(key) > REPLIES_PER_WINDOW
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, REPLY_WINDOW_SECONDS)
+        return False
+
+
 @require_POST
 @status_link_view()
 def status_reply(request: HttpRequest, *, tenant, link, ticket) -> HttpResponse:
@@ -188,6 +205,12 @@ def status_reply(request: HttpRequest, *, tenant, link, ticket) -> HttpResponse:
     form = StatusReplyForm(request.POST)
     as_json = _wants_json(request)
     error = ""
+    if _reply_throttled(link):
+        message = gettext("You have sent many messages in a short time. Please wait a few minutes.")
+        if as_json:
+            return JsonResponse({"message": message}, status=429)
+        messages.error(request, message)
+        return redirect(reverse("status:page", args=[link.token]) + "#reply")
     if not form.is_valid():
         error = " ".join(" ".join(errors) for errors in form.errors.values())
     else:
