@@ -356,11 +356,12 @@ def bench_pipeline(args) -> None:
 def bench_reanalyse(args) -> None:
     django_setup()
     from django.core.management import call_command
+    from django.db.models import Max
     from django.utils import timezone
 
     from helpdesk.tenancy.context import tenant_context
     from tickets import services
-    from tickets.models import Message, MessageAnalysis
+    from tickets.models import Message, MessageAnalysis, Ticket
 
     tenant = bench_tenant()
     customer, _ = services.customer_get_or_create(tenant=tenant, email="bench@example.com")
@@ -369,14 +370,31 @@ def bench_reanalyse(args) -> None:
     with tenant_context(tenant):
         existing = Message.objects.for_tenant(tenant).filter(author_type="customer").count()
     if existing < args.messages:
-        ticket = services.ticket_create(tenant=tenant, customer=customer, subject="Bulk", body="hi")
+        # Realistic conversations: five customer messages per ticket, on as many tickets.
+        missing = args.messages - existing
         now = timezone.now()
         with tenant_context(tenant):
+            top = Ticket.objects.for_tenant(tenant).aggregate(top=Max("number"))["top"] or 0
+            base = max(top, 1_000_000)  # above the numbers the ticket counter hands out
+            tickets = Ticket.objects.bulk_create(
+                [
+                    Ticket(
+                        tenant=tenant,
+                        number=base + 1 + i,
+                        subject=f"Bulk {i}",
+                        customer=customer,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    for i in range(-(-missing // 5))
+                ],
+                batch_size=2000,
+            )
             Message.objects.bulk_create(
                 [
                     Message(
                         tenant=tenant,
-                        ticket=ticket,
+                        ticket=tickets[i // 5],
                         author_type="customer",
                         author_customer=customer,
                         body_text=rng.choice(texts),
@@ -384,7 +402,7 @@ def bench_reanalyse(args) -> None:
                         created_at=now,
                         analysis_state="done",
                     )
-                    for _ in range(args.messages - existing)
+                    for i in range(missing)
                 ],
                 batch_size=2000,
             )
@@ -395,13 +413,20 @@ def bench_reanalyse(args) -> None:
             .order_by("pk")
             .values_list("pk", flat=True)[: args.messages]
         )
+        # Every one of them analysed by an "old model": all are outdated now.
         MessageAnalysis.objects.for_tenant(tenant).filter(message_id__in=ids).update(
             analysed_at=timezone.now() - timezone.timedelta(days=1), model_version="old"
         )
     workers = start_workers(args.workers)
     try:
         warm_up(tenant, customer, args.workers)
-        since = timezone.now()
+        from tickets.analysis.head import HEAD_PATH, Head
+
+        current = Head.load(HEAD_PATH).version
+        with tenant_context(tenant):  # the warm-up batch may have analysed a few already
+            MessageAnalysis.objects.for_tenant(tenant).filter(message_id__in=ids).update(
+                model_version="old"
+            )
         started = time.perf_counter()
         call_command(
             "analysis_reanalyse",
@@ -415,9 +440,16 @@ def bench_reanalyse(args) -> None:
         done = 0
         while time.perf_counter() < deadline:
             with tenant_context(tenant):
-                done = MessageAnalysis.objects.filter(
-                    tenant=tenant, message_id__in=ids, analysed_at__gte=since
-                ).count()
+                outdated = (
+                    MessageAnalysis.objects.filter(tenant=tenant, message_id__in=ids)
+                    .exclude(model_version=current)
+                    .count()
+                )
+                missing = (
+                    len(ids)
+                    - MessageAnalysis.objects.filter(tenant=tenant, message_id__in=ids).count()
+                )
+            done = len(ids) - outdated - missing
             if done >= len(ids):
                 break
             time.sleep(0.5)

@@ -49,26 +49,28 @@ rows_before=$(count_rows)
 queued_before=$(queue_length)
 # CPU used by the server side (gunicorn workers and their PostgreSQL backends), to tell the cost per
 # message apart from the load other programs put on a shared machine.
-server_pids() {
-  pgrep -P "$SERVER"
+web_pids() { pgrep -P "$SERVER"; }
+db_pids() {
   psql "$DATABASE_URL" -tAc "SELECT pid FROM pg_stat_activity WHERE datname = current_database()
     AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
 }
-cpu_ticks() { for pid in $(server_pids); do awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null; done | awk '{s += $1} END {print s + 0}'; }
-ticks_before=$(cpu_ticks)
+cpu_ticks() { for pid in "$@"; do awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null; done | awk '{s += $1} END {print s + 0}'; }
+web_before=$(cpu_ticks $(web_pids))
+db_before=$(cpu_ticks $(db_pids))
 
 echo "== inbound email webhook: wrk -t2 -c$CONNECTIONS -d$DURATION (2 gunicorn workers, PostgreSQL, RLS)"
 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s benchmarks/email_webhook.lua "$BASE" \
   | tee /tmp/bench-email-wrk.out \
   | grep -E "requests in|Requests/sec|^\s+(50|75|90|99)%|Non-2xx|Socket errors"
 
-ticks=$(( $(cpu_ticks) - ticks_before ))
+web=$(( $(cpu_ticks $(web_pids)) - web_before ))
+db=$(( $(cpu_ticks $(db_pids)) - db_before ))
 requests=$(awk '/requests in/ {print $1}' /tmp/bench-email-wrk.out)
 stored=$(( $(count_rows) - rows_before ))
 queued=$(( $(queue_length) - queued_before ))
 echo "requests answered: $requests; rows stored: $stored; processing tasks queued: $queued"
-awk -v t="$ticks" -v n="$requests" -v hz="$(getconf CLK_TCK)" 'BEGIN {
-  ms = t * 1000 / hz / n
-  printf "server CPU per message: %.2f ms (gunicorn + PostgreSQL); 2 dedicated cores: ~%d messages/s\n", ms, 2000 / ms }'
+awk -v w="$web" -v d="$db" -v n="$requests" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+  web = w * 1000 / hz / n; db = d * 1000 / hz / n
+  printf "server CPU per message: %.2f ms gunicorn + %.2f ms PostgreSQL; on 2 cores of its own: ~%d messages/s\n", web, db, 2000 / (web + db) }'
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 .venv/bin/celery -A helpdesk purge -f -Q default >/dev/null

@@ -342,9 +342,6 @@ def sample_payload(tenant, ticket) -> str:
     return status_group_message(group="", events=[update.as_dict()], summary=summary)["text"]
 
 
-SENT = [0.0]
-
-
 def mark(times: list[float]) -> None:
     times.append(time.time())
 
@@ -485,8 +482,6 @@ class Ours(Variant):
                 )
         with tenant_context(self.tenant):
             key = TicketEvent.objects.filter(ticket=self.ticket).latest("pk").pk
-        with open("/tmp/drvtrace.log", "a") as fh:
-            fh.write(f"{key} {committed[0]:.4f} {SENT[-1]:.4f}\n")
         return key, committed[0]
 
 
@@ -558,11 +553,6 @@ def main() -> None:
         ),
         flush=True,
     )
-    import tickets.services.status as st
-    orig = st.group_send_now
-    def traced(group, message):
-        r = orig(group, message); SENT.append(time.time()); return r
-    st.group_send_now = traced
     clients = Clients()
     variants: list[Variant] = []
     try:

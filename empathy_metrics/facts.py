@@ -67,6 +67,27 @@ def duration_of(minutes: float) -> int:
     return duration_step(whole_minutes(minutes))
 
 
+# The steps numbered from 0 (how rollups store them): 0..59 are the minutes below an hour, then
+# 12 steps an hour up to 8 h, 4 an hour up to 48 h, then one an hour.
+_STEP_BASES = ((0, 60, 1, 0), (60, 480, 5, 60), (480, 2880, 15, 144), (2880, None, 60, 304))
+
+
+def step_index(minutes: int) -> int:
+    """The number of the step that a duration (whole minutes) falls in."""
+    for low, high, size, base in _STEP_BASES:
+        if high is None or minutes < high:
+            return base + (minutes - low) // size
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def step_value(index: int) -> int:
+    """The first minute of step number ``index`` (the value a percentile reports)."""
+    for low, _high, size, base in reversed(_STEP_BASES):
+        if index >= base:
+            return low + (index - base) * size
+    raise ValueError(index)
+
+
 @dataclass(slots=True)
 class TicketFact:
     id: int

@@ -175,9 +175,13 @@ class MetricsRollup(TenantOwnedModel):
     sla_attained = models.PositiveIntegerField(default=0)
     sla_missed = models.PositiveIntegerField(default=0)
     frt_count = models.PositiveIntegerField(default=0)
-    frt_hist = models.JSONField(default=dict, help_text="{business minutes: tickets}")
+    frt_steps = models.BinaryField(
+        default=b"", help_text="First response times: (step, tickets) pairs, uint32 LE."
+    )
     res_count = models.PositiveIntegerField(default=0)
-    res_hist = models.JSONField(default=dict, help_text="{business minutes: tickets}")
+    res_steps = models.BinaryField(
+        default=b"", help_text="Resolution times: (step, tickets) pairs, uint32 LE."
+    )
     # CSAT answers given on the day.
     csat_count = models.PositiveIntegerField(default=0)
     csat_satisfied = models.PositiveIntegerField(default=0)

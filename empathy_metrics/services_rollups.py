@@ -57,6 +57,8 @@ from tickets.services.sla import business_calendar_for
 
 logger = logging.getLogger(__name__)
 
+# Bump when the rollup rows change meaning or layout: every tenant is then rebuilt by beat.
+ROLLUP_LAYOUT = 3
 CHUNK_DAYS = 14
 ROW_FIELDS = (*COUNTERS, *HISTOGRAMS, *BAGS)
 BATCH = 2000
@@ -421,7 +423,7 @@ def metrics_rollup_rebuild(
     backlog = backlog_snapshot_take(tenant=tenant, now=now)
     with tenant_context(tenant):
         state = _state(tenant)
-        state.watermarks = {**marks, "sweep": today.isoformat()}
+        state.watermarks = {**marks, "sweep": today.isoformat(), "layout": ROLLUP_LAYOUT}
         state.active_days = active_days
         state.time_zone = tenant.time_zone
         state.last_run_at = now
@@ -479,6 +481,7 @@ def metrics_rollup_update(*, tenant: Tenant, now: datetime | None = None) -> dic
         state = _state(tenant)
         needs_rebuild = (
             state.last_rebuild_at is None
+            or state.watermarks.get("layout") != ROLLUP_LAYOUT
             or state.time_zone != tenant.time_zone
             or state.active_days != active_days
         )

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
+import numpy as np
+
 from empathy_metrics.facts import (
     CSAT_SATISFIED_MIN,
     NPS_DETRACTOR_MAX,
@@ -17,6 +19,8 @@ from empathy_metrics.facts import (
     MessageFact,
     NpsFact,
     TicketFact,
+    step_index,
+    step_value,
 )
 
 COUNTERS = (
@@ -42,26 +46,56 @@ COUNTERS = (
     "msg_scored",
     "msg_score_micros",
 )
-HISTOGRAMS = ("frt_hist", "res_hist")
+HISTOGRAMS = ("frt_steps", "res_steps")
 BAGS = ("signals", "keywords")
 TOP_KEYWORDS = 10
 
 
-def percentile(hist: Mapping, pct: int) -> int | None:
-    """Nearest-rank percentile: the smallest value with at least ``pct``% of values at or below.
-
-    ``hist`` maps whole minutes (ints, or their decimal strings as stored in JSON) to counts.
-    """
+def percentile(hist: Mapping[int, int], pct: int) -> int | None:
+    """Nearest-rank percentile of durations: the smallest value with at least ``pct``% of the
+    values at or below it. ``hist`` maps step numbers (``facts.step_index``) to counts."""
     total = sum(hist.values())
     if total == 0:
         return None
     rank = (pct * total + 99) // 100  # ceil(pct / 100 * total) in integers
     seen = 0
-    for value in sorted(hist, key=int):
-        seen += hist[value]
+    for index in sorted(hist):
+        seen += hist[index]
         if seen >= rank:
-            return int(value)
+            return step_value(index)
     return None  # pragma: no cover (unreachable: seen reaches total)
+
+
+def encode_steps(hist: Mapping[int, int]) -> bytes:
+    """A histogram as rollups store it: (step, count) pairs, little-endian uint32."""
+    if not hist:
+        return b""
+    return np.array(sorted(hist.items()), dtype="<u4").tobytes()
+
+
+def decode_steps(data) -> np.ndarray:
+    """``encode_steps`` back to an (n, 2) array of (step, count)."""
+    if not data:
+        return np.zeros((0, 2), dtype="<u4")
+    return np.frombuffer(bytes(data), dtype="<u4").reshape(-1, 2)
+
+
+def percentiles_of_steps(chunks: list, pcts: tuple[int, ...] = (50, 90)) -> tuple:
+    """Nearest-rank percentiles of the sum of several encoded histograms (numpy, fast)."""
+    arrays = [decode_steps(chunk) for chunk in chunks if chunk]
+    if not arrays:
+        return tuple(None for _ in pcts)
+    pairs = np.concatenate(arrays)
+    counts = np.bincount(pairs[:, 0].astype(np.int64), weights=pairs[:, 1]).astype(np.int64)
+    running = np.cumsum(counts)
+    total = int(running[-1])
+    if total == 0:
+        return tuple(None for _ in pcts)
+    found = []
+    for pct in pcts:
+        rank = (pct * total + 99) // 100
+        found.append(step_value(int(np.searchsorted(running, rank, side="left"))))
+    return tuple(found)
 
 
 def share(part: int, whole: int) -> float | None:
@@ -78,8 +112,8 @@ class Tally:
         # Set when the percentiles were computed elsewhere (in SQL over rollup rows):
         # {"frt": (median, p90), "res": (median, p90)}; the histograms are then left empty.
         self.percentiles: dict | None = None
-        self.frt_hist: Counter[str] = Counter()  # {"<business minutes>": tickets}
-        self.res_hist: Counter[str] = Counter()
+        self.frt_steps: Counter[int] = Counter()  # {step number: tickets}
+        self.res_steps: Counter[int] = Counter()
         self.signals: Counter[str] = Counter()
         self.keywords: Counter[str] = Counter()
 
@@ -97,10 +131,10 @@ class Tally:
             self.sla_missed += 1
         if fact.frt is not None:
             self.frt_count += 1
-            self.frt_hist[str(fact.frt)] += 1
+            self.frt_steps[step_index(fact.frt)] += 1
         if fact.res is not None:
             self.res_count += 1
-            self.res_hist[str(fact.res)] += 1
+            self.res_steps[step_index(fact.res)] += 1
 
     def add_csat(self, fact: CsatFact) -> None:
         self.csat_count += 1
@@ -143,10 +177,12 @@ class Tally:
             value = row.get(name)
             if value:
                 setattr(self, name, getattr(self, name) + value)
-        for name in HISTOGRAMS:  # keys stay decimal strings (as in JSON) until a percentile
-            hist = row.get(name)
-            if hist:
-                getattr(self, name).update(hist)
+        for name in HISTOGRAMS:
+            data = row.get(name)
+            if data:
+                target = getattr(self, name)
+                for index, count in decode_steps(data).tolist():
+                    target[index] += count
         for name in BAGS:
             bag = row.get(name)
             if bag:
@@ -161,7 +197,7 @@ class Tally:
     def as_row(self) -> dict:
         row = {name: getattr(self, name) for name in COUNTERS}
         for name in HISTOGRAMS:
-            row[name] = dict(sorted(getattr(self, name).items(), key=lambda item: int(item[0])))
+            row[name] = encode_steps(getattr(self, name))
         for name in BAGS:
             row[name] = dict(sorted(getattr(self, name).items()))
         return row
@@ -175,7 +211,7 @@ class Tally:
     def _percentiles_of(self, name: str) -> tuple[int | None, int | None]:
         if self.percentiles is not None:
             return self.percentiles.get(name, (None, None))
-        hist = self.frt_hist if name == "frt" else self.res_hist
+        hist = self.frt_steps if name == "frt" else self.res_steps
         return percentile(hist, 50), percentile(hist, 90)
 
     def figures(self, *, keywords: int = TOP_KEYWORDS) -> dict:

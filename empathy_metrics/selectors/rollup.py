@@ -1,16 +1,15 @@
 """Reads: figures from the rollup tables (fast at any size), equal to ``selectors.direct``.
 
 A query picks the smallest grouping set that covers the dimensions it filters or breaks down by
-(see ``facts.GSETS``) and adds up the day rows of each range of days in SQL (``_aggregate``).
+(see ``facts.GSETS``) and adds up the month, week and day rows of each range (``_aggregate``).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
-from django.db import connection
 from django.db.models import Q
 
 from empathy_metrics.facts import DIM_BITS, UNIT_GSETS, gset_for
@@ -21,9 +20,9 @@ from empathy_metrics.models import (
     RetentionDaily,
     RollupState,
 )
-from empathy_metrics.periods import Filters, Period, cover, local_day
+from empathy_metrics.periods import Filters, Period, cover, local_day, month_end
 from empathy_metrics.selectors.direct import backlog_direct, retention_figures
-from empathy_metrics.tally import BAGS, COUNTERS, Tally
+from empathy_metrics.tally import BAGS, COUNTERS, HISTOGRAMS, Tally, percentiles_of_steps
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant
 
@@ -32,7 +31,9 @@ NPS_FIELDS = ("nps_promoters", "nps_passives", "nps_detractors")
 _TICKET_FIELDS = tuple(name for name in COUNTERS if name not in NPS_FIELDS)
 
 
-def _filter_rows(queryset, filters: Filters):
+def _filter_rows(queryset, filters: Filters | None):
+    if filters is None:
+        return queryset
     if filters.channel is not None:
         queryset = queryset.filter(channel=filters.channel)
     if filters.group is not None:
@@ -54,54 +55,26 @@ def _rows(
     return _filter_rows(queryset, filters), gset_for(dims)
 
 
-# --- aggregation in SQL ------------------------------------------------------------------------
+# --- aggregation -------------------------------------------------------------------------------
 #
-# Counters are summed with SUM(); the histograms and bags (JSON objects) are expanded with
-# jsonb_each_text (PostgreSQL) or json_each (SQLite) and summed per value; the nearest-rank
-# percentiles are the first value whose running total reaches the rank (a window function).
-# Nothing but the results leaves the database.
+# The rows of each range of days ("slot") are its whole months, whole weeks and single days
+# (``periods.cover``); a query reads them all at once with their counters and encoded duration
+# histograms, adds the counters up per slot, and merges the histograms with numpy to find the
+# nearest-rank percentiles. Only the grouping sets of at most two dimensions have week and
+# month rows; the others are read day by day.
 
-TABLE = MetricsRollup._meta.db_table
-
-
-def _json_each() -> str:
-    return "jsonb_each_text" if connection.vendor == "postgresql" else "json_each"
+_UNIT_STEP = {"week": timedelta(days=7)}
 
 
-def _param_day(day: date):
-    return day if connection.vendor == "postgresql" else day.isoformat()
-
-
-def _slots_cte(slots: list[tuple[date, date]], *, units: bool) -> tuple[str, list]:
-    """A ``s(slot, unit, first_day, last_day)`` table: the rollup pieces of every slot."""
-    rows, params = [], []
-    for index, (first, last) in enumerate(slots):
-        for unit, piece_first, piece_last in cover(first, last, units=units):
-            rows.append("(%s, %s, %s, %s)")
-            params += [index, unit, _param_day(piece_first), _param_day(piece_last)]
-    if not rows:  # no slot: a piece that matches nothing
-        rows.append("(%s, %s, %s, %s)")
-        params += [0, "none", _param_day(date.min), _param_day(date.min)]
-    return f"s(slot, unit, first_day, last_day) AS (VALUES {', '.join(rows)})", params
-
-
-def _where(tenant: Tenant, gset: int, filters: Filters | None) -> tuple[str, list]:
-    clauses, params = ["r.tenant_id = %s", "r.gset = %s"], [tenant.pk, gset]
-    if filters is not None:
-        for dim, field in DIM_FIELDS.items():
-            value = getattr(filters, dim)
-            if value is not None:
-                clauses.append(f"r.{field} = %s")
-                params.append(value)
-    return " AND ".join(clauses), params
-
-
-def _query(sql: str, params: list) -> list[tuple]:
-    """Run SQL built by ``_aggregate``: only table, column and function names of this module are
-    put into the text; every value is a parameter."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+def _piece_days(unit: str, first: date, last: date):
+    """The ``day`` values of the rows of a piece (days, Mondays, or the 1st of months)."""
+    cursor = first
+    while cursor <= last:
+        yield cursor
+        if unit == "month":
+            cursor = month_end(cursor) + timedelta(days=1)
+        else:
+            cursor += _UNIT_STEP.get(unit, timedelta(days=1))
 
 
 def _aggregate(
@@ -116,70 +89,67 @@ def _aggregate(
     bags: bool = False,
 ) -> dict[tuple[int, object], Tally]:
     """One Tally per (slot, key value) with its counters, percentiles and bags filled in."""
-    cte, cte_params = _slots_cte(slots, units=gset in UNIT_GSETS)
-    where, where_params = _where(tenant, gset, filters)
-    key_sql = f"r.{key}" if key else "NULL"
-    group_by_key = f", r.{key}" if key else ""
-    source = (
-        f"FROM {TABLE} r JOIN s ON r.unit = s.unit AND r.day >= s.first_day AND r.day <= s.last_day"
+    units = gset in UNIT_GSETS
+    wanted = Q(pk__in=[])
+    slots_of: dict[tuple[str, date], list[int]] = defaultdict(list)
+    for index, (first, last) in enumerate(slots):
+        for unit, piece_first, piece_last in cover(first, last, units=units):
+            wanted |= Q(unit=unit, day__gte=piece_first, day__lte=piece_last)
+            for day in _piece_days(unit, piece_first, piece_last):
+                slots_of[(unit, day)].append(index)
+    queryset = _filter_rows(
+        MetricsRollup.objects.for_tenant(tenant).filter(gset=gset).filter(wanted), filters
     )
+    fields = [
+        "unit",
+        "day",
+        key or "gset",
+        *counters,
+        *(HISTOGRAMS if percentiles else ()),
+        *(BAGS if bags else ()),
+    ]
+    sums: dict[tuple[int, object], list[int]] = {}
+    steps: dict[tuple[int, object], tuple[list, list]] = defaultdict(lambda: ([], []))
+    bag_totals: dict[tuple[int, object], tuple[Counter, Counter]] = defaultdict(
+        lambda: (Counter(), Counter())
+    )
+    width = len(counters)
+    for row in queryset.values_list(*fields).order_by():
+        unit, day, value = row[0], row[1], row[2] if key else None
+        numbers = row[3 : 3 + width]
+        rest = row[3 + width :]
+        for slot in slots_of.get((unit, day), ()):
+            group = (slot, value)
+            totals = sums.get(group)
+            if totals is None:
+                sums[group] = list(numbers)
+            else:
+                for position, number in enumerate(numbers):
+                    totals[position] += number
+            if percentiles:
+                frt, res = steps[group]
+                if rest[0]:
+                    frt.append(rest[0])
+                if rest[1]:
+                    res.append(rest[1])
+            if bags:
+                signals, keywords = bag_totals[group]
+                signals.update(rest[-2] or {})
+                keywords.update(rest[-1] or {})
     results: dict[tuple[int, object], Tally] = {}
-
-    def tally(slot, value) -> Tally:
-        found = results.get((slot, value))
-        if found is None:
-            found = results[(slot, value)] = Tally()
-            found.percentiles = {}
-        return found
-
-    sums = ", ".join(f"SUM(r.{name})" for name in counters)
-    rows = _query(
-        f"WITH {cte} SELECT s.slot, {key_sql}, {sums} {source} WHERE {where} "
-        f"GROUP BY s.slot{group_by_key}",
-        [*cte_params, *where_params],
-    )
-    for slot, value, *totals in rows:
-        target = tally(slot, value)
+    for group, totals in sums.items():
+        tally = results[group] = Tally()
         for name, total in zip(counters, totals, strict=True):
-            setattr(target, name, int(total or 0))
-    if percentiles:
-        each = _json_each()
-        parts = []
-        for metric, column in (("frt", "frt_hist"), ("res", "res_hist")):
-            parts.append(
-                f"SELECT s.slot AS slot, {key_sql} AS k, '{metric}' AS metric, "
-                f"CAST(e.key AS INTEGER) AS m, SUM(CAST(e.value AS INTEGER)) AS n "
-                f"{source} CROSS JOIN {each}(r.{column}) AS e WHERE {where} "
-                f"GROUP BY s.slot{group_by_key}, CAST(e.key AS INTEGER)"
-            )
-        rows = _query(
-            f"WITH {cte}, h AS ({' UNION ALL '.join(parts)}), "  # noqa: S608 (names, not values)
-            "c AS (SELECT slot, k, metric, m, "
-            "SUM(n) OVER (PARTITION BY slot, k, metric ORDER BY m ROWS UNBOUNDED PRECEDING) "
-            "AS cum, SUM(n) OVER (PARTITION BY slot, k, metric) AS total FROM h) "
-            "SELECT slot, k, metric, MIN(CASE WHEN cum * 100 >= 50 * total THEN m END), "
-            "MIN(CASE WHEN cum * 100 >= 90 * total THEN m END) FROM c GROUP BY slot, k, metric",
-            [*cte_params, *where_params, *where_params],
-        )
-        for slot, value, metric, median, p90 in rows:
-            tally(slot, value).percentiles[metric] = (
-                None if median is None else int(median),
-                None if p90 is None else int(p90),
-            )
-    if bags:
-        each = _json_each()
-        parts = [
-            f"SELECT s.slot AS slot, '{name}' AS bag, e.key AS item, "
-            f"SUM(CAST(e.value AS INTEGER)) AS n {source} CROSS JOIN {each}(r.{name}) AS e "
-            f"WHERE {where} GROUP BY s.slot, e.key"
-            for name in BAGS
-        ]
-        rows = _query(
-            f"WITH {cte} {' UNION ALL '.join(parts)}",
-            [*cte_params, *where_params, *where_params],
-        )
-        for slot, bag, item, count in rows:
-            getattr(tally(slot, None), bag)[item] = int(count)
+            setattr(tally, name, int(total))
+        tally.percentiles = {}
+        if percentiles:
+            frt, res = steps.get(group, ([], []))
+            tally.percentiles = {
+                "frt": percentiles_of_steps(frt),
+                "res": percentiles_of_steps(res),
+            }
+        if bags:
+            tally.signals, tally.keywords = bag_totals.get(group, (Counter(), Counter()))
     return results
 
 

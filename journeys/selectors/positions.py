@@ -155,6 +155,8 @@ def journey_positions_for_customer(
         if then is None or then.stage > info.last:
             continue
         current = position_at(at=now, **kwargs)
+        if current is not None and current.stage > info.last:
+            current = None  # positions of an older definition, being recomputed
         result.append(JourneyPosition(journey, info.names, then, current))
     result.sort(key=lambda p: p.journey.name)
     return result

@@ -102,4 +102,6 @@ def test_the_template_tag_asks_thanks_or_stays_hidden(tenant, agent):
     csat_response_submit(tenant=tenant, ticket=ticket, score=5)
     thanks = render_tag(ticket, token)
     assert 'data-csat-state="thanks"' in thanks and "5 out of 5" in thanks
-    assert "<form" not in thanks
+    shown, _, template = thanks.partition("<template data-csat-template>")
+    assert "<form" not in shown  # the form waits in a <template> for the next resolution
+    assert "data-csat-form" in template

@@ -101,12 +101,45 @@ def test_parsing_periods_and_filters():
 
 
 def test_nearest_rank_percentiles():
+    # keys are step numbers; below an hour a step is a minute
     assert percentile({}, 50) is None
     assert percentile({7: 1}, 90) == 7
     assert percentile({1: 1, 2: 1, 3: 1, 4: 1}, 50) == 2
     assert percentile({1: 1, 2: 1, 3: 1, 4: 1}, 90) == 4
-    assert percentile({10: 9, 100: 1}, 90) == 10
-    assert percentile({10: 9, 100: 2}, 90) == 100
+    assert percentile({10: 9, 50: 1}, 90) == 10
+    assert percentile({10: 9, 50: 2}, 90) == 50
+
+
+def test_durations_count_in_steps_and_percentiles_merge_from_encoded_rollups():
+    import random
+
+    from empathy_metrics.facts import duration_step, step_index, step_value
+    from empathy_metrics.tally import encode_steps, percentiles_of_steps
+
+    assert [duration_step(m) for m in (59, 64, 127, 479, 500, 2879, 2900, 6000)] == [
+        59,
+        60,
+        125,
+        475,
+        495,
+        2865,
+        2880,
+        5940,
+    ]
+    rng = random.Random(5)
+    for _ in range(20):
+        chunks, merged = [], {}
+        for _part in range(rng.randint(1, 6)):
+            hist = {}
+            for _ticket in range(rng.randint(0, 40)):
+                index = step_index(int(rng.lognormvariate(5, 1.5)))
+                hist[index] = hist.get(index, 0) + 1
+                merged[index] = merged.get(index, 0) + 1
+            chunks.append(encode_steps(hist))
+        expected = (percentile(merged, 50), percentile(merged, 90))
+        assert percentiles_of_steps(chunks) == expected
+    assert percentiles_of_steps([b"", b""]) == (None, None)
+    assert all(step_value(step_index(m)) == duration_step(m) for m in range(0, 10_000, 7))
 
 
 def test_a_period_is_covered_by_whole_months_then_whole_weeks_then_days():

@@ -128,7 +128,9 @@ def test_a_real_worker_maintains_the_rollups_in_the_tenants_scope(
     result = metrics_rollup_update_task.delay(tenant.pk)
     assert result.get(timeout=60)["rebuilt"] == 1
     with tenant_context(tenant):
-        assert MetricsRollup.objects.for_tenant(tenant).filter(gset=0, unit="day").get().tickets == 1
+        assert (
+            MetricsRollup.objects.for_tenant(tenant).filter(gset=0, unit="day").get().tickets == 1
+        )
     with tenant_context(other_tenant):
         assert not RollupState.objects.for_tenant(other_tenant).exists()
 

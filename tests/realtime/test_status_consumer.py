@@ -220,7 +220,9 @@ async def test_a_gap_too_old_asks_for_a_resync(tenant, agent, monkeypatch):
 
 
 async def test_the_page_gets_the_change_through_a_real_server_and_client(
-    tenant, agent, asgi_server  # noqa: F811
+    tenant,
+    agent,
+    asgi_server,  # noqa: F811
 ):
     import websockets
 
@@ -248,9 +250,7 @@ def change_then_roll_back(ticket, actor):
         raise RuntimeError("the request failed after the change")
 
 
-async def test_nothing_is_published_before_commit_and_a_rollback_publishes_nothing(
-    tenant, agent
-):
+async def test_nothing_is_published_before_commit_and_a_rollback_publishes_nothing(tenant, agent):
     ticket = await make_ticket(tenant)
     page, _ = await ready_page(ticket)
     await change_then_roll_back(ticket, agent)

@@ -70,7 +70,15 @@ def test_the_page_lists_mailboxes_webhook_and_recent_mail_without_passwords(
     assert "hunter2-secret" not in html
     assert "http://127.0.0.1:8000/api/v1/t/acme/email/inbound/" in html
     assert "Who sent this?" in html and "No sender" in html
-    assert 'href="/t/acme/admin/mailboxes/"' in html  # the "Email" entry of the navigation
+
+
+def test_the_email_page_is_in_the_admin_navigation_of_admins_only(
+    client, tenant, admin_user, agent
+):
+    client.force_login(admin_user)
+    assert 'href="/t/acme/admin/mailboxes/"' in client.get("/t/acme/queue/").content.decode()
+    client.force_login(agent)
+    assert 'href="/t/acme/admin/mailboxes/"' not in client.get("/t/acme/queue/").content.decode()
 
 
 def test_adding_a_mailbox(client, tenant, admin_user):

@@ -288,5 +288,7 @@ def test_an_unknown_status_is_a_validation_error_not_a_crash(tenant, customer, a
     ticket = new_ticket(tenant, customer)
     with pytest.raises(ValidationError):
         services.ticket_set_status(tenant=tenant, actor=agent, ticket=ticket, status="vanished")
-    result = tickets_bulk_apply(tenant=tenant, actor=agent, numbers=[ticket.number], action="status", value="vanished")
+    result = tickets_bulk_apply(
+        tenant=tenant, actor=agent, numbers=[ticket.number], action="status", value="vanished"
+    )
     assert result.changed == 0 and ticket.number in result.errors

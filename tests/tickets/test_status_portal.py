@@ -55,6 +55,7 @@ def test_asking_never_tells_whether_an_address_is_known(client, tenant, grace):
     unknown = client.post(LOGIN, {"email": "nobody@nowhere.test"})
     assert known.status_code == unknown.status_code == 200
     assert len(mail.outbox) == 1
+
     def strip(response) -> str:  # the address and the CSRF tokens differ, nothing else
         return re.sub(r"\S+@\S+|\"[A-Za-z0-9]{64}\"", "", response.content.decode())
 

@@ -108,7 +108,9 @@ def test_events_since_a_cursor_with_a_limit_and_more(tenant, agent):
         )
         assert more and len(first_two) == 2
         latest = selectors_status.status_latest_cursor(tenant=tenant, ticket=ticket)
-        assert selectors_status.status_events_since(tenant=tenant, ticket=ticket, cursor=latest) == (
+        assert selectors_status.status_events_since(
+            tenant=tenant, ticket=ticket, cursor=latest
+        ) == (
             [],
             False,
         )

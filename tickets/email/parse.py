@@ -206,7 +206,7 @@ def parse_headers(raw: bytes) -> ParsedHeaders:
     msg = BytesHeaderParser(policy=policy.default).parsebytes(head)
     name, sender = _address(msg, "From")
     return ParsedHeaders(
-        message_id=normalize_message_id(_header(msg, "Message-ID")),
+        message_id=normalize_message_id(_raw_header(msg, "Message-ID")),
         sender=sender,
         sender_name=name,
         subject=_clean_text(_header(msg, "Subject"))[:500],
@@ -429,7 +429,7 @@ def parse_email(raw: bytes) -> ParsedEmail:
     msg: EmailMessage = message_from_bytes(raw, policy=policy.default)  # type: ignore[assignment]
     name, sender = _address(msg, "From")
     parsed = ParsedEmail(
-        message_id=normalize_message_id(_header(msg, "Message-ID")),
+        message_id=normalize_message_id(_raw_header(msg, "Message-ID")),
         sender=sender,
         sender_name=name,
         subject=_clean_text(_header(msg, "Subject"))[:500],
