@@ -71,7 +71,7 @@ def rotate(ticket, actor):
 async def open_page(token: str, cursor: int | None = None):
     path = f"/ws/status/{token}/" + (f"?cursor={cursor}" if cursor is not None else "")
     communicator = WebsocketCommunicator(application, path, headers=[ORIGIN])
-    connected, code = await communicator.connect(timeout=5)
+    connected, _code = await communicator.connect(timeout=5)
     return communicator, connected
 
 
