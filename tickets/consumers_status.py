@@ -34,12 +34,19 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import get_channel_layer
+from django.core.cache import cache
 
 from helpdesk.realtime.groups import status_group
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant
 from tickets import selectors_status
-from tickets.services.status import ViewerGrant, status_summary_for, status_viewer_grant
+from tickets.services.status import (
+    STATUS_WATCH_SECONDS,
+    ViewerGrant,
+    status_summary_for,
+    status_viewer_grant,
+    status_watch_key,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -60,19 +67,27 @@ class StatusFanout:
         self.layer = get_channel_layer()
         self.channel: str | None = None
         self.task: asyncio.Task | None = None
+        self.keepalive: asyncio.Task | None = None
         self.pages: dict[str, set[StatusPageConsumer]] = {}
         self.joined_at: dict[str, float] = {}
         self.lock = asyncio.Lock()
 
     async def join(self, group: str, page: StatusPageConsumer) -> None:
+        """Add ``page`` to ``group``. When this returns, the group is joined and marked watched
+        (so publishers send to it): the page may read its replay."""
         async with self.lock:
             if self.channel is None:
                 self.channel = await self.layer.new_channel()
-                self.task = asyncio.get_running_loop().create_task(self._run(self.channel))
+                loop = asyncio.get_running_loop()
+                self.task = loop.create_task(self._run(self.channel))
+                self.keepalive = loop.create_task(self._keep_watching())
+            first = group not in self.pages
             self.pages.setdefault(group, set()).add(page)
             if time.monotonic() - self.joined_at.get(group, -1e9) > GROUP_REFRESH_SECONDS:
                 await self.layer.group_add(group, self.channel)
                 self.joined_at[group] = time.monotonic()
+            if first:
+                await _mark_watched([group])
 
     async def leave(self, group: str, page: StatusPageConsumer) -> None:
         async with self.lock:
@@ -87,7 +102,15 @@ class StatusFanout:
             await self.layer.group_discard(group, self.channel)
             if not self.pages and self.task is not None:
                 self.task.cancel()
-                self.task, self.channel = None, None
+                self.keepalive.cancel()
+                self.task, self.keepalive, self.channel = None, None, None
+
+    async def _keep_watching(self) -> None:
+        """Renew the "watched" marks of the groups with pages open here (they expire otherwise,
+        and publishers stop building messages for tickets nobody watches)."""
+        while True:
+            await asyncio.sleep(STATUS_WATCH_SECONDS / 3)
+            await _mark_watched(list(self.pages))
 
     async def _run(self, channel: str) -> None:
         while True:
@@ -134,6 +157,14 @@ def status_fanout() -> StatusFanout:
     if fanout is None:
         fanout = _fanouts[loop] = StatusFanout()
     return fanout
+
+
+async def _mark_watched(groups: list[str]) -> None:
+    for group in groups:
+        try:
+            await cache.aset(status_watch_key(group), 1, STATUS_WATCH_SECONDS)
+        except Exception:  # the publisher then publishes anyway (it cannot tell)
+            logger.warning("status watch mark of %s failed", group, exc_info=True)
 
 
 def _frame_send(send):

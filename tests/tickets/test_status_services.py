@@ -458,3 +458,41 @@ def test_a_real_worker_sends_one_email_for_a_burst_after_the_window(
     (email,) = status_emails()
     assert "We are waiting for your reply." in email.body
     assert pending_since(ticket) is None
+
+
+def test_changes_are_built_and_sent_only_for_tickets_whose_page_is_open(
+    tenant, agent, django_capture_on_commit_callbacks
+):
+    import asyncio
+
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+    from django.core.cache import cache
+
+    from helpdesk.realtime.groups import status_group
+    from tickets.services.status import STATUS_WATCH_SECONDS, status_watch_key
+
+    ticket = make_ticket(tenant)
+    layer = get_channel_layer()
+    group = status_group(tenant.pk, ticket.pk)
+
+    async def listen(status: str, publish) -> dict | None:
+        channel = await layer.new_channel()
+        await layer.group_add(group, channel)
+        try:
+            await asyncio.to_thread(publish, status)
+            return await asyncio.wait_for(layer.receive(channel), 2)
+        except TimeoutError:
+            return None
+        finally:
+            await layer.group_discard(group, channel)
+
+    def change(status: str) -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.ticket_set_status(tenant=tenant, actor=agent, ticket=ticket, status=status)
+
+    assert async_to_sync(listen)("pending", change) is None  # nobody watches: nothing built
+    cache.set(status_watch_key(group), 1, STATUS_WATCH_SECONDS)  # what an open page does
+    message = async_to_sync(listen)("open", change)
+    assert message["type"] == "status.update" and message["group"] == group
+    assert [e["text"] for e in message["events"]] == ["We are working on your request."]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from helpdesk.accounts.models import User
 from helpdesk.realtime.publish import notify_member_on_commit
-from helpdesk.tenancy.context import tenant_context
+from helpdesk.tenancy.context import current_scope, tenant_context
 from helpdesk.tenancy.models import Membership, Tenant
 from helpdesk.tenancy.policy import Role
 from tickets.events import event_record
@@ -105,7 +105,7 @@ def _analyser():
 
 def analysis_settings_words(*, tenant: Tenant) -> tuple[list[str], list[str]]:
     """The tenant's extra stop words and product words (left out of keyphrases)."""
-    with tenant_context(tenant):
+    with _in_tenant(tenant):
         settings = AnalysisSettings.objects.for_tenant(tenant).first()
     if settings is None:
         return [], []
@@ -126,6 +126,33 @@ class AnalyseOutcome:
     skipped: int = 0
 
 
+def _in_tenant(tenant: Tenant):
+    """``tenant_context(tenant)``, or nothing when the caller is already inside that tenant's
+    scope and transaction (a batch stores dozens of rows: no savepoint and no ``set_config``
+    round trip per row)."""
+    scope = current_scope()
+    if (
+        scope is not None
+        and scope.tenant is not None
+        and scope.tenant.pk == tenant.pk
+        and transaction.get_connection().in_atomic_block
+    ):
+        return nullcontext(tenant)
+    return tenant_context(tenant)
+
+
+def _values(result) -> dict:
+    return {
+        "model_version": result.model_version,
+        "language": result.language,
+        "is_supported_language": result.is_supported_language,
+        "sentiment_label": result.sentiment_label,
+        "sentiment_score": result.sentiment_score,
+        "signals": result.signals,
+        "keywords": result.keywords,
+    }
+
+
 def messages_analyse(
     *,
     tenant: Tenant,
@@ -138,7 +165,9 @@ def messages_analyse(
 
     Only messages still ``pending`` are taken unless ``force`` (re-analysis after a model
     change). On PostgreSQL the rows are locked with SKIP LOCKED, so two workers never analyse
-    the same message at the same time.
+    the same message at the same time. Storing is batched: one query for the existing rows, one
+    insert for the new ones, one update per changed row, one to mark the messages done, then
+    the mood of each touched ticket and the triage rules (loaded once).
     """
     now = at or timezone.now()
     outcome = AnalyseOutcome()
@@ -146,7 +175,7 @@ def messages_analyse(
         return outcome
     analyser = analyser or _analyser()
     stop_words, product_words = analysis_settings_words(tenant=tenant)
-    with tenant_context(tenant):
+    with _in_tenant(tenant):
         queryset = Message.objects.for_tenant(tenant).filter(
             pk__in=list(message_ids), author_type=AuthorType.CUSTOMER, is_internal=False
         )
@@ -161,19 +190,50 @@ def messages_analyse(
         results = analyser.analyse_batch(
             [m.body_text for m in messages], stop_words=stop_words, product_words=product_words
         )
-        touched_tickets: dict[int, list[tuple[Message, MessageAnalysis]]] = {}
-        for message, result in zip(messages, results, strict=True):
-            row, changed = message_analysis_store(
-                tenant=tenant, message=message, result=result, at=now, refresh_ticket=False
+        existing = {
+            row.message_id: row
+            for row in MessageAnalysis.objects.for_tenant(tenant).filter(
+                message_id__in=[m.pk for m in messages]
             )
+        }
+        created, changed_rows = [], []
+        for message, result in zip(messages, results, strict=True):
+            values = _values(result)
+            row = existing.get(message.pk)
             outcome.analysed += 1
-            outcome.changed += changed
-            if changed:
-                touched_tickets.setdefault(message.ticket_id, []).append((message, row))
-        for ticket_id, rows in touched_tickets.items():
-            ticket_mood_refresh(tenant=tenant, ticket_id=ticket_id, at=now)
-            for message, row in rows:
-                triage_rules_apply(tenant=tenant, message=message, analysis=row, at=now)
+            if row is None:
+                row = MessageAnalysis(
+                    tenant=tenant,
+                    message=message,
+                    ticket_id=message.ticket_id,
+                    customer_id=message.author_customer_id,
+                    message_created_at=message.created_at,
+                    analysed_at=now,
+                    **values,
+                )
+                created.append(row)
+            elif all(getattr(row, name) == value for name, value in values.items()):
+                continue
+            else:
+                for name, value in values.items():
+                    setattr(row, name, value)
+                row.analysed_at = now
+                row.save(update_fields=[*values, "analysed_at"])
+            changed_rows.append((message, row))
+        MessageAnalysis.objects.bulk_create(created)
+        outcome.changed = len(changed_rows)
+        Message.objects.for_tenant(tenant).filter(
+            pk__in=[m.pk for m in messages if m.analysis_state != "done"]
+        ).update(analysis_state="done")
+        tickets_mood_refresh(
+            tenant=tenant, ticket_ids=sorted({m.ticket_id for m, _row in changed_rows}), at=now
+        )
+        rules = list(TriageRule.objects.for_tenant(tenant).filter(is_active=True))
+        if rules:
+            for message, row in changed_rows:
+                triage_rules_apply(
+                    tenant=tenant, message=message, analysis=row, at=now, rules=rules
+                )
     return outcome
 
 
@@ -183,23 +243,13 @@ def message_analysis_store(
     message: Message,
     result,
     at: datetime | None = None,
-    refresh_ticket: bool = True,
 ) -> tuple[MessageAnalysis, bool]:
-    """Store one analyser result (``tickets.analysis.Analysis``) beside its message.
-
-    Returns the row and whether anything changed. Marks the message ``done``.
-    """
+    """Store one analyser result (``tickets.analysis.Analysis``) beside its message, refresh
+    the ticket's mood and apply the triage rules. Returns the row and whether anything changed.
+    Marks the message ``done``."""
     now = at or timezone.now()
-    values = {
-        "model_version": result.model_version,
-        "language": result.language,
-        "is_supported_language": result.is_supported_language,
-        "sentiment_label": result.sentiment_label,
-        "sentiment_score": result.sentiment_score,
-        "signals": result.signals,
-        "keywords": result.keywords,
-    }
-    with tenant_context(tenant):
+    values = _values(result)
+    with _in_tenant(tenant):
         if message.tenant_id != tenant.pk:
             raise ValidationError("Message belongs to another tenant.")
         row = MessageAnalysis.objects.for_tenant(tenant).filter(message=message).first()
@@ -224,7 +274,7 @@ def message_analysis_store(
         if message.analysis_state != "done":
             Message.objects.for_tenant(tenant).filter(pk=message.pk).update(analysis_state="done")
             message.analysis_state = "done"
-        if changed and refresh_ticket:
+        if changed:
             ticket_mood_refresh(tenant=tenant, ticket_id=message.ticket_id, at=now)
             triage_rules_apply(tenant=tenant, message=message, analysis=row, at=now)
     return row, changed
@@ -312,69 +362,88 @@ def _effective(rows: list[dict], corrections: dict[tuple[int, str], str]) -> lis
 
 
 def ticket_mood_refresh(*, tenant: Tenant, ticket_id: int, at: datetime | None = None) -> Ticket:
-    """Recompute the ticket's mood from its customer messages' analyses.
+    """Recompute one ticket's mood (see ``tickets_mood_refresh``) and return the ticket."""
+    tickets_mood_refresh(tenant=tenant, ticket_ids=[ticket_id], at=at)
+    with _in_tenant(tenant):
+        return Ticket.objects.for_tenant(tenant).get(pk=ticket_id)
+
+
+def tickets_mood_refresh(
+    *, tenant: Tenant, ticket_ids: list[int], at: datetime | None = None
+) -> int:
+    """Recompute the tickets' mood from their customer messages' analyses. Returns how many
+    tickets changed.
 
     mood_label/mood_score: the latest scored customer message; mood_worst_score: the lowest;
     mood_trend: latest minus first; mood_signals: the signals of the latest message, plus churn
-    risk once any message showed it. A change of label or signals is a ``ticket.mood_changed``
-    timeline event (internal), so open ticket pages and the queue update live.
+    risk once any message showed it. Corrections win over predictions. A change of label or
+    signals is a ``ticket.mood_changed`` timeline event (internal), so open ticket pages and the
+    queue update live. Three queries for all the tickets, then one update (and one event row)
+    per changed ticket.
     """
     now = at or timezone.now()
-    with tenant_context(tenant):
-        rows = list(
+    if not ticket_ids:
+        return 0
+    changed = 0
+    with _in_tenant(tenant):
+        per_ticket: dict[int, list[dict]] = {}
+        for row in (
             MessageAnalysis.objects.for_tenant(tenant)
-            .filter(ticket_id=ticket_id, is_supported_language=True)
+            .filter(ticket_id__in=ticket_ids, is_supported_language=True)
             .exclude(sentiment_label="")
             .order_by("message_created_at", "id")
-            .values("message_id", "sentiment_label", "sentiment_score", "signals")
-        )
+            .values("ticket_id", "message_id", "sentiment_label", "sentiment_score", "signals")
+        ):
+            per_ticket.setdefault(row["ticket_id"], []).append(row)
         corrections = {
             (c.message_id, c.field): c.corrected
             for c in AnalysisCorrection.objects.for_tenant(tenant).filter(
-                message_id__in=[r["message_id"] for r in rows]
+                message__ticket_id__in=list(per_ticket)
             )
         }
-        ticket = Ticket.objects.for_tenant(tenant).select_for_update().get(pk=ticket_id)
-        if not rows:
-            return ticket
-        effective = _effective(rows, corrections)
-        latest, first = effective[-1], effective[0]
-        signals = set(latest["present"])
-        if any("churn_risk" in row["present"] for row in effective):
-            signals.add("churn_risk")
-        mood = {
-            "mood_label": latest["label"],
-            "mood_score": round(latest["score"], 4),
-            "mood_worst_score": round(min(row["score"] for row in effective), 4),
-            "mood_trend": round(latest["score"] - first["score"], 4),
-            "mood_signals": [name for name in SIGNALS if name in signals],
-        }
-        previous = {name: getattr(ticket, name) for name in mood}
-        if previous == mood:
-            return ticket
-        for name, value in mood.items():
-            setattr(ticket, name, value)
-        ticket.save(update_fields=list(mood))
-        if (previous["mood_label"], previous["mood_signals"]) != (
-            mood["mood_label"],
-            mood["mood_signals"],
-        ):
-            event_record(
-                tenant=tenant,
-                ticket=ticket,
-                kind="ticket.mood_changed",
-                from_value=previous["mood_label"] or "",
-                to_value=mood["mood_label"],
-                data={
-                    "score": mood["mood_score"],
-                    "worst": mood["mood_worst_score"],
-                    "trend": mood["mood_trend"],
-                    "signals": mood["mood_signals"],
-                },
-                is_public=False,
-                at=now,
-            )
-        return ticket
+        tickets = (
+            Ticket.objects.for_tenant(tenant).select_for_update().filter(pk__in=list(per_ticket))
+        )
+        for ticket in tickets.order_by("pk"):
+            effective = _effective(per_ticket[ticket.pk], corrections)
+            latest, first = effective[-1], effective[0]
+            signals = set(latest["present"])
+            if any("churn_risk" in row["present"] for row in effective):
+                signals.add("churn_risk")
+            mood = {
+                "mood_label": latest["label"],
+                "mood_score": round(latest["score"], 4),
+                "mood_worst_score": round(min(row["score"] for row in effective), 4),
+                "mood_trend": round(latest["score"] - first["score"], 4),
+                "mood_signals": [name for name in SIGNALS if name in signals],
+            }
+            previous = {name: getattr(ticket, name) for name in mood}
+            if previous == mood:
+                continue
+            changed += 1
+            for name, value in mood.items():
+                setattr(ticket, name, value)
+            ticket.save(update_fields=list(mood))
+            if (previous["mood_label"], previous["mood_signals"]) != (
+                mood["mood_label"],
+                mood["mood_signals"],
+            ):
+                event_record(
+                    tenant=tenant,
+                    ticket=ticket,
+                    kind="ticket.mood_changed",
+                    from_value=previous["mood_label"] or "",
+                    to_value=mood["mood_label"],
+                    data={
+                        "score": mood["mood_score"],
+                        "worst": mood["mood_worst_score"],
+                        "trend": mood["mood_trend"],
+                        "signals": mood["mood_signals"],
+                    },
+                    is_public=False,
+                    at=now,
+                )
+    return changed
 
 
 # --- Triage rules -------------------------------------------------------------------------
@@ -393,7 +462,12 @@ def triage_rule_matches(*, rule: TriageRule, label: str, signals: dict) -> bool:
 
 
 def triage_rules_apply(
-    *, tenant: Tenant, message: Message, analysis: MessageAnalysis, at: datetime | None = None
+    *,
+    tenant: Tenant,
+    message: Message,
+    analysis: MessageAnalysis,
+    at: datetime | None = None,
+    rules: list[TriageRule] | None = None,
 ) -> list[str]:
     """Apply the tenant's active rules matching this analysis, each at most once per message.
 
@@ -405,9 +479,19 @@ def triage_rules_apply(
     if not analysis.is_supported_language or not analysis.sentiment_label:
         return []
     fired = []
-    with tenant_context(tenant):
-        rules = list(TriageRule.objects.for_tenant(tenant).filter(is_active=True))
-        if not rules:
+    with _in_tenant(tenant):
+        if rules is None:
+            rules = list(TriageRule.objects.for_tenant(tenant).filter(is_active=True))
+        matching = [
+            rule
+            for rule in rules
+            if rule.is_active
+            and rule.tenant_id == tenant.pk
+            and triage_rule_matches(
+                rule=rule, label=analysis.sentiment_label, signals=analysis.signals
+            )
+        ]
+        if not matching:
             return []
         done = set(
             TicketEvent.objects.for_tenant(tenant)
@@ -418,12 +502,8 @@ def triage_rules_apply(
             )
             .values_list("from_value", flat=True)
         )
-        for rule in rules:
+        for rule in matching:
             if str(rule.pk) in done:
-                continue
-            if not triage_rule_matches(
-                rule=rule, label=analysis.sentiment_label, signals=analysis.signals
-            ):
                 continue
             ticket = Ticket.objects.for_tenant(tenant).get(pk=message.ticket_id)
             applied = _triage_actions(tenant=tenant, rule=rule, ticket=ticket, at=now)

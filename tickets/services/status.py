@@ -17,8 +17,8 @@ queue load.
 Publishing. ``status_event_recorded`` is called for every timeline event (from
 ``tickets.events.publish_event_on_commit``). After commit, public events are sent to the
 ticket's status group as customer-safe entries with a fresh summary; events of one transaction go
-out as one message. Nothing is sent before commit and a failed send never fails the caller: pages
-catch up by cursor.
+out as one message, and only for tickets with a page open somewhere (``status_watched``). Nothing is
+sent before commit and a failed send never fails the caller: pages catch up by cursor.
 
 Emails: ``tickets.services.status_notify`` (batched, one short email per burst of changes).
 """
@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 from asgiref.local import Local
 from django.conf import settings
 from django.core import signing
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
@@ -479,6 +480,29 @@ def status_reply_create(*, tenant: Tenant, ticket: Ticket, body: str) -> Message
 
 # --- publishing to the page --------------------------------------------------------------------
 
+# A status group is "watched" while a server process has a page of it open: the process marks it
+# in the cache and renews the mark every third of this (tickets.consumers_status.StatusFanout).
+# Unwatched tickets cost the publisher one cache read, not a transaction and a send.
+STATUS_WATCH_SECONDS = 120
+
+
+def status_watch_key(group: str) -> str:
+    return f"status-watch:{group}"
+
+
+def status_watched(group: str) -> bool:
+    """Whether a page of ``group`` may be open. When the cache cannot say, publish anyway.
+
+    No page misses an event for a stale answer: a page marks its group *before* it reads its
+    replay from the database, so a change either sees the mark or is in that replay.
+    """
+    try:
+        return cache.get(status_watch_key(group)) is not None
+    except Exception:
+        logger.warning("status watch check failed; publishing anyway", exc_info=True)
+        return True
+
+
 # Event ids recorded in the current transaction, per (tenant, ticket), published together.
 _recorded = Local()
 
@@ -513,6 +537,9 @@ def _publish_after_commit(tenant: Tenant, ticket_id: int) -> None:
     ids = _buffer().pop((tenant.pk, ticket_id), None)
     if ids is None:
         return
+    group = status_group(tenant.pk, ticket_id)
+    if not status_watched(group):
+        return  # no page open anywhere: nothing to build (a page that opens replays by cursor)
     try:
         with tenant_context(tenant):
             ticket = selectors_status.status_ticket_get(tenant=tenant, ticket_id=ticket_id)
@@ -536,7 +563,6 @@ def _publish_after_commit(tenant: Tenant, ticket_id: int) -> None:
     except Exception:  # a failed publish never fails the caller; pages catch up by cursor
         logger.warning("status page publish of ticket %s failed", ticket_id, exc_info=True)
         return
-    group = status_group(tenant.pk, ticket_id)
     group_send_now(group, status_group_message(group=group, events=events, summary=summary))
 
 
