@@ -41,10 +41,10 @@ demo: seed
 	@echo "    Acme's queue:   http://$(HOST):$(PORT)/t/acme/queue/"
 	@echo "    API docs:       http://$(HOST):$(PORT)/api/docs/"
 	@echo ""
-	$(BIN)/uvicorn helpdesk.asgi:application --host $(HOST) --port $(PORT) --ws websockets --log-level warning
+	$(BIN)/uvicorn helpdesk.asgi:application --host $(HOST) --port $(PORT) --ws websockets-sansio --log-level warning
 
 serve: install
-	$(BIN)/uvicorn helpdesk.asgi:application --host $(HOST) --port $(PORT) --ws websockets
+	$(BIN)/uvicorn helpdesk.asgi:application --host $(HOST) --port $(PORT) --ws websockets-sansio
 
 ## make test: the whole suite. Embedded defaults without DATABASE_URL/REDIS_URL (skips what needs
 ## PostgreSQL or Redis, with a reason); with them set, everything runs. CI=true or

@@ -236,6 +236,18 @@ def worker_rss(workers: list[subprocess.Popen]) -> list[str]:
     return sizes
 
 
+def worker_cpu_seconds(workers: list[subprocess.Popen]) -> float:
+    """User + system CPU time used so far by the workers' pool processes."""
+    import psutil
+
+    total = 0.0
+    for worker in workers:
+        for child in psutil.Process(worker.pid).children(recursive=True):
+            times = child.cpu_times()
+            total += times.user + times.system
+    return total
+
+
 def stop_workers(workers: list[subprocess.Popen]) -> None:
     for worker in workers:
         worker.terminate()
@@ -427,7 +439,8 @@ def bench_reanalyse(args) -> None:
             MessageAnalysis.objects.for_tenant(tenant).filter(message_id__in=ids).update(
                 model_version="old"
             )
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), worker_cpu_seconds(workers)
+        load_before = os.getloadavg()[0]
         call_command(
             "analysis_reanalyse",
             tenant=tenant.slug,
@@ -454,6 +467,7 @@ def bench_reanalyse(args) -> None:
                 break
             time.sleep(0.5)
         elapsed = time.perf_counter() - started
+        cpu = worker_cpu_seconds(workers) - cpu_before
         sizes = worker_rss(workers)
     finally:
         stop_workers(workers)
@@ -463,6 +477,13 @@ def bench_reanalyse(args) -> None:
         f"{rate:.0f} msg/s -> 1,000,000 messages in {1_000_000 / rate / 3600:.1f} h"
     )
     print(f"worker pool processes RSS/peak/PSS: {', '.join(sizes)} MB")
+    per_cpu = done / cpu
+    print(
+        f"workers' CPU: {cpu:.0f} s for {done} messages = {per_cpu:.0f} msg per worker "
+        f"CPU-second (load average {load_before:.1f} on {os.cpu_count()} cores during the run); "
+        f"2 workers on 2 free cores: about {2 * per_cpu:.0f} msg/s -> 1,000,000 in "
+        f"{1_000_000 / (2 * per_cpu) / 3600:.1f} h, PostgreSQL's own CPU not included"
+    )
 
 
 def main() -> None:

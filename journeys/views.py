@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -135,7 +137,7 @@ def journey_funnel_page(request: HttpRequest, tenant_slug: str, public_id) -> Ht
             worst = max(candidates, key=lambda s: (s.drop_off_rate, s.drop_off), default=None)
             selected = worst.position if worst else 0
     days = data.get("days") or (None if data.get("start") else 30)
-    query = {k: v for k, v in request.GET.items() if k not in {"stage"}}
+    query = {k: v for k, v in request.GET.items() if k != "stage"} if filters.is_bound else {}
     context = {
         "journey": journey,
         "funnel": funnel,
@@ -152,7 +154,7 @@ def journey_funnel_page(request: HttpRequest, tenant_slug: str, public_id) -> Ht
         "breakdowns": selectors.BREAKDOWNS,
         "selected": selected,
         "stage_rows": list(zip(funnel.stages, voice.stages, strict=True)),
-        "base_query": "&".join(f"{k}={v}" for k, v in query.items()),
+        "base_query": urlencode(query),
         "can_edit": _can(request, Perm.JOURNEYS_EDIT),
         "now_stuck": sum(s.now_stuck for s in funnel.stages),
         "now_dropped": sum(s.now_dropped for s in funnel.stages),

@@ -259,3 +259,26 @@ def test_the_ticket_page_include_renders_nothing_outside_journeys(tenant, purcha
     customer = CustomerFactory(tenant=tenant)
     ticket = ticket_services.ticket_create(tenant=tenant, customer=customer, subject="Hi", body="x")
     assert render_position(tenant, ticket).strip() == ""
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        {"stages-TOTAL_FORMS": "1000"},
+        {"stages-TOTAL_FORMS": "x"},
+        {"stages-TOTAL_FORMS": None},
+        {"dropped_after_days": "99999999999999999999"},
+    ],
+)
+def test_a_tampered_editor_form_is_a_400_not_a_500(client, tenant, admin_user, tamper):
+    client.force_login(admin_user)
+    data = stage_post([("A", "x", ""), ("B", "y", "")])
+    for key, value in tamper.items():
+        if value is None:
+            data.pop(key)
+        else:
+            data[key] = value
+    response = client.post("/t/acme/journeys/new/", data)
+    assert response.status_code == 400
+    with tenant_context(tenant):
+        assert not Journey.objects.for_tenant(tenant).exists()

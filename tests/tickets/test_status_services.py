@@ -465,7 +465,7 @@ def test_changes_are_built_and_sent_only_for_tickets_whose_page_is_open(
 ):
     import asyncio
 
-    from asgiref.sync import async_to_sync
+    from asgiref.sync import async_to_sync, sync_to_async
     from channels.layers import get_channel_layer
     from django.core.cache import cache
 
@@ -473,26 +473,33 @@ def test_changes_are_built_and_sent_only_for_tickets_whose_page_is_open(
     from tickets.services.status import STATUS_WATCH_SECONDS, status_watch_key
 
     ticket = make_ticket(tenant)
-    layer = get_channel_layer()
     group = status_group(tenant.pk, ticket.pk)
-
-    async def listen(status: str, publish) -> dict | None:
-        channel = await layer.new_channel()
-        await layer.group_add(group, channel)
-        try:
-            await asyncio.to_thread(publish, status)
-            return await asyncio.wait_for(layer.receive(channel), 2)
-        except TimeoutError:
-            return None
-        finally:
-            await layer.group_discard(group, channel)
 
     def change(status: str) -> None:
         with django_capture_on_commit_callbacks(execute=True):
             services.ticket_set_status(tenant=tenant, actor=agent, ticket=ticket, status=status)
 
-    assert async_to_sync(listen)("pending", change) is None  # nobody watches: nothing built
-    cache.set(status_watch_key(group), 1, STATUS_WATCH_SECONDS)  # what an open page does
-    message = async_to_sync(listen)("open", change)
-    assert message["type"] == "status.update" and message["group"] == group
-    assert [e["text"] for e in message["events"]] == ["We are working on your request."]
+    async def scenario() -> tuple[dict | None, dict | None]:
+        # One event loop for the layer; the database work runs back in the test's thread.
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(group, channel)
+
+        async def next_message() -> dict | None:
+            try:
+                return await asyncio.wait_for(layer.receive(channel), 1)
+            except TimeoutError:
+                return None
+
+        await sync_to_async(change)("pending")
+        unwatched = await next_message()  # nobody watches: nothing built, nothing sent
+        await sync_to_async(cache.set)(status_watch_key(group), 1, STATUS_WATCH_SECONDS)
+        await sync_to_async(change)("open")  # a page is open (it set the mark)
+        watched = await next_message()
+        await layer.group_discard(group, channel)
+        return unwatched, watched
+
+    unwatched, watched = async_to_sync(scenario)()
+    assert unwatched is None
+    assert watched["type"] == "status.update" and watched["group"] == group
+    assert [e["text"] for e in watched["events"]] == ["We are working on your request."]
