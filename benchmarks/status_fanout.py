@@ -116,7 +116,8 @@ async def serve_bare(port: int, redis_url: str) -> None:
     redis = aioredis.from_url(redis_url)
     pubsub = redis.pubsub()
     await pubsub.subscribe(BARE_CHANNEL)
-    async with serve(handler, "127.0.0.1", port, ping_interval=None, max_queue=None):
+    # The library's defaults, like uvicorn's on our side (both ping every 20 s).
+    async with serve(handler, "127.0.0.1", port):
         async for message in pubsub.listen():
             if message["type"] == "message":
                 broadcast(clients, message["data"].decode())

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Max, Min
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from empathy_metrics.activity import ActivitySource, activity_sources
@@ -42,7 +42,7 @@ from empathy_metrics.models import (
     SurveySettings,
 )
 from empathy_metrics.periods import day_start, local_day, month_end, month_start, week_start, zone
-from empathy_metrics.tally import BAGS, COUNTERS, HISTOGRAMS, Tally
+from empathy_metrics.tally import BAGS, COUNTERS, HISTOGRAMS, Tally, merge_steps
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant
 from tickets.models import (
@@ -156,6 +156,7 @@ def metrics_rollup_units(
         with tenant_context(tenant):
             _state(tenant)
             cells: dict[tuple, Tally] = defaultdict(Tally)
+            steps: dict[tuple, tuple[list, list]] = defaultdict(lambda: ([], []))
             day_rows = MetricsRollup.objects.for_tenant(tenant).filter(
                 unit=MetricsRollup.Unit.DAY, gset__in=UNIT_GSETS, day__gte=first, day__lte=last
             )
@@ -167,7 +168,13 @@ def metrics_rollup_units(
                     row["agent_key"],
                     row["tag_key"],
                 )
-                cells[key].merge_row(row)
+                cells[key].merge_row({name: row[name] for name in (*COUNTERS, *BAGS)})
+                frt, res = steps[key]
+                frt.append(row["frt_steps"])
+                res.append(row["res_steps"])
+            for key, (frt, res) in steps.items():
+                cells[key].frt_steps.update(merge_steps(frt))
+                cells[key].res_steps.update(merge_steps(res))
             MetricsRollup.objects.for_tenant(tenant).filter(unit=unit, day=first).delete()
             MetricsRollup.objects.bulk_create(
                 [
@@ -211,24 +218,28 @@ def backlog_snapshot_take(*, tenant: Tenant, now: datetime | None = None) -> int
         open_tickets = Ticket.objects.for_tenant(tenant).filter(
             status__in=OPEN_STATUSES, merged_into__isnull=True
         )
-        tags: dict[int, list[int]] = defaultdict(list)
-        for ticket_id, tag_id in (
+        cells: dict[tuple, int] = defaultdict(int)
+        # Counted in SQL by combination, then spread over the grouping sets: without the tag
+        # first, then once per (ticket, tag) for the sets that include the tag.
+        for channel, group_id, assignee_id, count in (
+            open_tickets.values_list("channel", "group_id", "assignee_id")
+            .annotate(n=Count("id"))
+            .order_by()
+        ):
+            ticket = _OpenTicket(channel, group_id or 0, assignee_id or 0, ())
+            for key in row_keys(ticket):
+                cells[key] += count
+        for tag_id, channel, group_id, assignee_id, count in (
             TicketTag.objects.for_tenant(tenant)
             .filter(ticket__in=open_tickets)
-            .values_list("ticket_id", "tag_id")
+            .values_list("tag_id", "ticket__channel", "ticket__group_id", "ticket__assignee_id")
+            .annotate(n=Count("id"))
             .order_by()
-            .iterator(chunk_size=10_000)
         ):
-            tags[ticket_id].append(tag_id)
-        cells: dict[tuple, int] = defaultdict(int)
-        for pk, channel, group_id, assignee_id in (
-            open_tickets.values_list("pk", "channel", "group_id", "assignee_id")
-            .order_by()
-            .iterator(chunk_size=10_000)
-        ):
-            ticket = _OpenTicket(channel, group_id or 0, assignee_id or 0, tuple(tags.get(pk, ())))
+            ticket = _OpenTicket(channel, group_id or 0, assignee_id or 0, (tag_id,))
             for key in row_keys(ticket):
-                cells[key] += 1
+                if key[0] & 8:
+                    cells[key] += count
         cells.setdefault((0, "*", -1, -1, -1), 0)  # a snapshot of an empty backlog is still one
         BacklogSnapshot.objects.for_tenant(tenant).filter(day=today).delete()
         BacklogSnapshot.objects.bulk_create(

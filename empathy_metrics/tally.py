@@ -80,6 +80,17 @@ def decode_steps(data) -> np.ndarray:
     return np.frombuffer(bytes(data), dtype="<u4").reshape(-1, 2)
 
 
+def merge_steps(chunks: list) -> dict[int, int]:
+    """The sum of several encoded histograms, as ``{step: count}``."""
+    arrays = [decode_steps(chunk) for chunk in chunks if chunk]
+    if not arrays:
+        return {}
+    pairs = np.concatenate(arrays)
+    counts = np.bincount(pairs[:, 0].astype(np.int64), weights=pairs[:, 1]).astype(np.int64)
+    steps = np.nonzero(counts)[0]
+    return dict(zip(steps.tolist(), counts[steps].tolist(), strict=True))
+
+
 def percentiles_of_steps(chunks: list, pcts: tuple[int, ...] = (50, 90)) -> tuple:
     """Nearest-rank percentiles of the sum of several encoded histograms (numpy, fast)."""
     arrays = [decode_steps(chunk) for chunk in chunks if chunk]

@@ -77,10 +77,6 @@ def article_get_published(*, tenant: Tenant, slug: str) -> Article | None:
     return article_list_published(tenant=tenant).filter(slug=slug).first()
 
 
-def article_get_published_by_id(*, tenant: Tenant, public_id) -> Article | None:
-    return article_list_published(tenant=tenant).filter(public_id=public_id).first()
-
-
 def article_categories(*, tenant: Tenant) -> list[dict]:
     """Published articles grouped by category, for the help page: [{name, articles}]."""
     groups: dict[str, list[Article]] = {}

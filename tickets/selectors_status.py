@@ -105,6 +105,16 @@ def status_ticket_get(*, tenant: Tenant, ticket_id: int) -> Ticket | None:
     )
 
 
+def status_ticket_for_summary(*, tenant: Tenant, ticket_id: int) -> Ticket | None:
+    """The ticket with just what the summary reads (the publisher's lighter read)."""
+    return (
+        Ticket.objects.for_tenant(tenant)
+        .select_related("assignee", "sla_policy")
+        .filter(pk=ticket_id)
+        .first()
+    )
+
+
 def status_queue_ahead(*, tenant: Tenant, ticket: Ticket) -> int:
     """How many requests of the tenant wait for a first reply and came in before this one.
 

@@ -4,6 +4,7 @@
  * - Charts read their data from <script type="application/json" id="metrics-data"> (no inline
  *   scripts: CSP-friendly) and draw into <canvas data-chart="...">.
  * - Selecting a point opens the drill-down of that figure for that bucket.
+ * - The survey settings' scale preview follows the chosen look (numbers, stars, faces).
  * - Colours: the Okabe-Ito palette (safe for colour-blind readers); lines also differ by dash and
  *   point shape, so no series is told apart by colour alone.
  */
@@ -53,6 +54,15 @@
     window.addEventListener("pageshow", function () {
       Array.prototype.forEach.call(form.elements, function (el) { el.disabled = false; });
       form.classList.remove("is-loading");
+    });
+  }
+
+  /* ---- Survey settings: the scale preview follows the chosen look -------- */
+
+  var preview = doc.querySelector("[data-scale-preview]");
+  if (preview) {
+    doc.addEventListener("change", function (event) {
+      if (event.target.name === "csat_scale") preview.setAttribute("data-scale-preview", event.target.value);
     });
   }
 

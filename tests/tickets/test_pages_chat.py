@@ -20,12 +20,16 @@ def url(name, slug="acme"):
 
 @pytest.fixture
 def chats(tenant, other_tenant, agent):
-    waiting = chat_start(tenant=tenant, body="Waiting here", client_id="c-wait01", name="Wanda")
-    active = chat_start(tenant=tenant, body="Talking now", client_id="c-act001", name="Alan")
+    waiting = chat_start(
+        tenant=tenant, body="Waiting here", client_id="c-wait01", name="Visitor-WAITING"
+    )
+    active = chat_start(
+        tenant=tenant, body="Talking now", client_id="c-act001", name="Visitor-ACTIVE"
+    )
     chat_agent_message(
         tenant=tenant, session=active.session, agent=agent, body="Hi", client_id="a-act001"
     )
-    ended = chat_start(tenant=tenant, body="All done", client_id="c-end001", name="Edith")
+    ended = chat_start(tenant=tenant, body="All done", client_id="c-end001", name="Visitor-ENDED")
     chat_end(tenant=tenant, session=ended.session)
     chat_start(tenant=other_tenant, body="GLOBEX-ONLY", client_id="c-glob01", name="GLOBEX-ONLY")
     return {"waiting": waiting, "active": active, "ended": ended}
@@ -35,13 +39,13 @@ def test_the_page_lists_this_tenants_chats_by_state(client, tenant, agent, chats
     client.force_login(agent)
     body = client.get(url("chat")).content.decode()
     waiting_part, rest = body.split('id="chats-active"', 1)
-    assert "Wanda" in waiting_part and "Alan" not in waiting_part
+    assert "Visitor-WAITING" in waiting_part and "Visitor-ACTIVE" not in waiting_part
     active_part, recent_part = rest.split('id="chats-recent"', 1)
-    assert "Alan" in active_part and "Edith" in recent_part
+    assert "Visitor-ACTIVE" in active_part and "Visitor-ENDED" in recent_part
     assert "GLOBEX-ONLY" not in body
     assert 'data-tenant="acme"' in body and "chat_widget.js" in body  # the embed code
     partial = client.get(url("chat-list")).content.decode()
-    assert "Wanda" in partial and "GLOBEX-ONLY" not in partial
+    assert "Visitor-WAITING" in partial and "GLOBEX-ONLY" not in partial
     assert "<html" not in partial
 
 

@@ -542,7 +542,7 @@ def _publish_after_commit(tenant: Tenant, ticket_id: int) -> None:
         return  # no page open anywhere: nothing to build (a page that opens replays by cursor)
     try:
         with tenant_context(tenant):
-            ticket = selectors_status.status_ticket_get(tenant=tenant, ticket_id=ticket_id)
+            ticket = selectors_status.status_ticket_for_summary(tenant=tenant, ticket_id=ticket_id)
             if ticket is None:
                 return
             events = [
