@@ -6,13 +6,14 @@
 Data:
 - ``../shared/data/sentiment/dev.csv`` (or HELPDESK_SENTIMENT_DEV): 7,908 tweets and review
   snippets with 3-class labels (see its README);
-- ``data/raw/*.txt``: 680 hand-written, hand-labelled support messages (sentiment and the five
+- ``data/raw/*.txt``: 801 hand-written, hand-labelled support messages (sentiment and the five
   signals on each), development data. The first 529 (``01``-``08``) were written before any model
   or rule; a fixed 30% of them (by a hash of the text, ``split == "test"``) was the first test
-  split, reported once and then read. ``10_second_round.txt`` (151) was the second held-out set,
-  reported once and then read;
-- ``data/heldout/*.txt``: 121 messages written after the last change to rules and model, never
-  used to fit or tune anything: the held-out figures come from here (see data/README.md).
+  split, reported once and then read. ``10_second_round.txt`` (151) was the second held-out set
+  and ``11_final_round.txt`` (121) the third, each reported once and then read;
+- ``data/heldout/*.txt``: 314 messages written after ``11_final_round.txt`` had been read and
+  before the rules and model were revised on the development data; never used to fit or tune
+  anything: the held-out figures come from here (see data/README.md).
 """
 
 from __future__ import annotations
