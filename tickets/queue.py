@@ -187,6 +187,19 @@ def _decode(cursor: str, field_name: str):
         return None
 
 
+# The fields of a page's first read: the row cache key (tickets.rendering) and the cursor.
+ROW_KEY_FIELDS = (
+    "id",
+    "tenant_id",
+    "number",
+    "updated_at",
+    "sla_stage",
+    "mood_label",
+    "mood_score",
+    "mood_signals",
+)
+
+
 def queue_page(
     *, tenant: Tenant, user: User, filters: QueueFilters, cursor: str = "", size: int = 50
 ) -> QueuePage:
@@ -201,10 +214,12 @@ def queue_page(
             Q(**{f"{field_name}__{op}": value}) | Q(**{field_name: value, f"pk__{op}": pk})
         )
     prefix = "-" if filters.descending else ""
+    # Only what the cursor and the row cache key need: most rows come from the cache, and the
+    # renderer loads the full tickets of the others (queue_tickets_full).
     rows = list(
-        queryset.select_related("customer", "assignee", "group").order_by(
-            f"{prefix}{field_name}", f"{prefix}pk"
-        )[: size + 1]
+        queryset.only(
+            *ROW_KEY_FIELDS, *([] if field_name == "priority_rank" else [field_name])
+        ).order_by(f"{prefix}{field_name}", f"{prefix}pk")[: size + 1]
     )
     next_cursor = None
     if len(rows) > size:
@@ -212,6 +227,15 @@ def queue_page(
         last = rows[-1]
         next_cursor = _encode(getattr(last, field_name), last.pk)
     return QueuePage(tickets=rows, next_cursor=next_cursor, filters=filters)
+
+
+def queue_tickets_full(*, tenant: Tenant, ids: list[int]) -> dict[int, Ticket]:
+    """The tickets of ``ids`` with everything a queue row shows, by id (one query)."""
+    return (
+        Ticket.objects.for_tenant(tenant)
+        .select_related("customer", "assignee", "group")
+        .in_bulk(ids)
+    )
 
 
 COUNTS_TTL = 10  # seconds: tab counts may lag a little; the rows themselves never do

@@ -71,6 +71,24 @@ def _apply_db_scope(scope: Scope | None) -> None:
             "SELECT set_config('app.tenant_id', %s, true), set_config('app.bypass_rls', %s, true)",
             [tenant_id, bypass],
         )
+    # What this connection's transaction holds now (see _already_scoped).
+    connection.helpdesk_db_scope = tenant_id if bypass == "off" else "*"
+
+
+def _already_scoped(tenant: Tenant, previous: Scope | None) -> bool:
+    """Whether ``tenant`` is already the scope in Python *and* on this thread's connection.
+
+    Re-entering the same tenant is common (a service that calls other services), and each entry
+    would otherwise cost two ``set_config`` round trips. The connection check matters: a scope
+    that followed the code into another thread (asgiref) was applied to another connection.
+    """
+    if previous is None or previous.tenant is None or previous.tenant.pk != tenant.pk:
+        return False
+    if connection.vendor != "postgresql":
+        return True
+    return connection.in_atomic_block and getattr(connection, "helpdesk_db_scope", None) == str(
+        tenant.pk
+    )
 
 
 @contextmanager
@@ -106,6 +124,12 @@ def tenant_context(tenant: Tenant) -> Iterator[Tenant]:
         raise TenantContextError(
             f"Cannot enter tenant {tenant.pk} from inside tenant {previous.tenant.pk}."
         )
+    if _already_scoped(tenant, previous):
+        # Already inside this tenant's transaction. Still a savepoint: callers catch errors of
+        # an inner block (a refused change) and carry on with the outer one.
+        with transaction.atomic():
+            yield tenant
+        return
     with transaction.atomic(), _scoped(Scope(tenant=tenant), previous):
         yield tenant
 

@@ -16,8 +16,9 @@ from helpdesk.tenancy.decorators import tenant_view
 from helpdesk.tenancy.policy import Perm, role_has_perm
 from helpdesk.tenancy.selectors import membership_list
 from tickets.forms import BulkForm, SaveViewForm
-from tickets.models import Channel, Group, Priority, SavedView, Status, Tag
-from tickets.queue import SORTS, VIEWS, QueueFilters, queue_page, queue_view_counts
+from tickets.models import SIGNALS, Channel, Group, Priority, SavedView, Status, Tag
+from tickets.queue import MOODS, SORTS, VIEWS, QueueFilters, queue_page, queue_view_counts
+from tickets.rendering import queue_rows_html
 from tickets.services.bulk import tickets_bulk_apply
 from tickets.services.workspace import saved_view_create
 
@@ -50,12 +51,23 @@ def queue(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     page = queue_page(
         tenant=tenant, user=request.user, filters=filters, cursor=request.GET.get("cursor", "")
     )
+    can_work = role_has_perm(request.membership.role, Perm.TICKETS_WORK)
+    rows = queue_rows_html(tenant=tenant, user=request.user, tickets=page.tickets, can_work=can_work)
+    context = {
+        "page": page,
+        "rows": rows,
+        "filters": filters,
+        "can_work": can_work,
+        "query_without_cursor": _query_without(request.GET, "cursor"),
+        "filters_query": _filters_query(filters),
+        "saved": saved,
+    }
+    if request.headers.get("HX-Request"):
+        return render(request, "tickets/includes/queue_rows.html", context)
     members = [
         m for m in membership_list(tenant=tenant) if role_has_perm(m.role, Perm.TICKETS_WORK)
     ]
-    context = {
-        "page": page,
-        "filters": filters,
+    context |= {
         "views": list(VIEWS.items()),
         "counts": queue_view_counts(tenant=tenant, user=request.user),
         "sorts": [(key, label) for key, (_field, label) in SORTS.items()],
@@ -66,18 +78,11 @@ def queue(request: HttpRequest, tenant_slug: str) -> HttpResponse:
         "groups": Group.objects.for_tenant(tenant),
         "tags": Tag.objects.for_tenant(tenant).values_list("name", flat=True)[:200],
         "saved_views": _saved_views(request),
-        "saved": saved,
-        "can_work": role_has_perm(request.membership.role, Perm.TICKETS_WORK),
         "can_share": role_has_perm(request.membership.role, Perm.WORKSPACE_MANAGE),
-        "query_without_cursor": _query_without(request.GET, "cursor"),
-        "filters_query": _filters_query(filters),
+        "moods": MOODS,
+        "signals": [(name, name.replace("_", " ").capitalize()) for name in SIGNALS],
     }
-    template = (
-        "tickets/includes/queue_rows.html"
-        if request.headers.get("HX-Request")
-        else "tickets/queue.html"
-    )
-    return render(request, template, context)
+    return render(request, "tickets/queue.html", context)
 
 
 def _is_uuid(value: str) -> bool:

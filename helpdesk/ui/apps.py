@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class UiConfig(AppConfig):
+    """Presentation helpers shared by every app's templates (no models)."""
+
+    name = "helpdesk.ui"
+    label = "ui"
