@@ -90,3 +90,48 @@ def test_composite_foreign_key_stops_a_ticket_pointing_at_another_tenants_custom
             "UPDATE tickets_ticket SET customer_id = %s WHERE id = %s",
             [foreign_customer.pk, ticket.pk],
         )
+
+
+def _db_tenant() -> str:
+    return _raw("SELECT current_setting('app.tenant_id', true)")[0][0] or ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reentering_the_same_tenant_skips_set_config_but_keeps_the_scope(tenant, other_tenant):
+    from django.test.utils import CaptureQueriesContext
+
+    with tenant_context(tenant):
+        CustomerFactory(tenant=tenant, name="Mine")
+    with tenant_context(other_tenant):
+        CustomerFactory(tenant=other_tenant, name="Theirs")
+    with tenant_context(tenant):
+        with CaptureQueriesContext(connection) as nested:
+            with tenant_context(tenant), tenant_context(tenant):
+                names = [row[0] for row in _raw("SELECT name FROM tickets_customer")]
+        assert names == ["Mine"]  # raw SQL: only the policy stands between us and Globex
+        assert not [q for q in nested.captured_queries if "set_config" in q["sql"]]
+        assert _db_tenant() == str(tenant.pk)  # the inner exits did not clear the outer scope
+    assert _db_tenant() == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_scope_that_follows_into_another_thread_is_applied_to_that_threads_connection(
+    tenant, other_tenant
+):
+    from asgiref.sync import async_to_sync, sync_to_async
+
+    with tenant_context(other_tenant):
+        CustomerFactory(tenant=other_tenant, name="Theirs")
+    with tenant_context(tenant):
+        CustomerFactory(tenant=tenant, name="Mine")
+    with tenant_context(tenant):
+
+        def in_thread() -> list[str]:
+            # the context variable came along; this thread's connection has no scope yet
+            with tenant_context(tenant):
+                return [row[0] for row in _raw("SELECT name FROM tickets_customer")]
+
+        async def hop() -> list[str]:
+            return await sync_to_async(in_thread, thread_sensitive=False)()
+
+        assert async_to_sync(hop)() == ["Mine"]

@@ -60,7 +60,7 @@ def ticket_page(request: HttpRequest, tenant_slug: str, number: int) -> HttpResp
         "reference": ticket.reference_with(tenant.reference_prefix),
         "conversation": selectors.message_list_for_ticket(
             tenant=tenant, ticket=ticket, include_internal=True
-        ),
+        ).prefetch_related("analyses", "corrections__corrected_by"),
         "events": ticket.events.select_related("actor_user", "actor_customer").order_by("-id")[:40],
         "other_tickets": selectors.ticket_list(tenant=tenant)
         .filter(customer=ticket.customer)
