@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from helpdesk.accounts.models import User
@@ -53,7 +53,16 @@ def customer_get_or_create(
             existing = Customer.objects.for_tenant(tenant).filter(email=email).first()
             if existing is not None:
                 return existing, False
-        customer = Customer.objects.create(tenant=tenant, email=email, name=name.strip(), **fields)
+        try:
+            with transaction.atomic():  # two first messages of one new sender may race here
+                customer = Customer.objects.create(
+                    tenant=tenant, email=email, name=name.strip(), **fields
+                )
+        except IntegrityError:
+            existing = Customer.objects.for_tenant(tenant).filter(email=email).first()
+            if existing is None:
+                raise
+            return existing, False
         if at is not None:
             Customer.objects.for_tenant(tenant).filter(pk=customer.pk).update(created_at=at)
             customer.created_at = at
