@@ -16,7 +16,9 @@ from tests.factories.tickets import CustomerFactory, TicketFactory
 from tests.fixtures.email.build_corpus import JANE_FIRST_ID, load
 from tickets import services
 from tickets.models import Channel, InboundEmail, Message, OutboundEmail, TicketEvent
+from tickets.selectors_status import status_link_active_for
 from tickets.services.email_out import RETRY_COUNTDOWNS
+from tickets.services.status import status_link_rotate
 from tickets.tasks import outbound_email_send_task
 from tickets.tasks.email import EmailSendFailed
 
@@ -116,6 +118,44 @@ def test_the_acknowledgement_is_marked_automatic_so_nobody_answers_it(tenant, em
     assert "opened ticket ACME-1" in ack.body and "Hello Jane," in ack.body
 
 
+def status_token(tenant, ticket) -> str:
+    with tenant_context(tenant):
+        link = status_link_active_for(tenant=tenant, ticket_id=ticket.pk)
+    return link.token
+
+
+def test_every_email_to_the_customer_links_the_tickets_status_page(
+    client, tenant, agent, email_ticket, django_capture_on_commit_callbacks, settings
+):
+    settings.HELPDESK_BASE_URL = "https://help.acme.test"
+    send_all(tenant)
+    with django_capture_on_commit_callbacks(execute=True):
+        reply(tenant, email_ticket, agent)
+    ack, answer = mail.outbox
+    url = f"https://help.acme.test/status/{status_token(tenant, email_ticket)}/"
+    for sent in (ack, answer):
+        assert f"See where your request stands, any time: {url}" in sent.body
+        ((html, _),) = sent.alternatives
+        assert f'<a href="{url}"' in html
+    # The link opens this ticket's page, with no sign-in.
+    page = client.get(url.removeprefix("https://help.acme.test"))
+    assert page.status_code == 200 and "Printer on fire" in page.content.decode()
+
+
+def test_after_the_link_is_replaced_emails_carry_the_new_one_only(
+    tenant, agent, email_ticket, django_capture_on_commit_callbacks
+):
+    old = status_token(tenant, email_ticket)
+    status_link_rotate(tenant=tenant, actor=agent, ticket=email_ticket)
+    new = status_token(tenant, email_ticket)
+    with django_capture_on_commit_callbacks(execute=True):
+        reply(tenant, email_ticket, agent)
+    sent = mail.outbox[-1]
+    assert sent.subject.startswith("Re: ")
+    assert f"/status/{new}/" in sent.body and old not in sent.body
+    assert old not in sent.alternatives[0][0]
+
+
 def test_a_customer_reply_to_our_email_lands_on_the_ticket(tenant, agent, email_ticket):
     reply(tenant, email_ticket, agent)
     send_all(tenant)
@@ -203,6 +243,17 @@ def test_failed_sends_are_retried_with_backoff_then_shown_on_the_ticket(
     assert event.to_value == "jane.doe@example.com" and not event.is_public
     assert event.data["kind"] == "reply" and "mailbox full" in event.data["error"]
     assert mail.outbox == []
+
+
+def test_the_ticket_page_shows_a_failed_send(client, tenant, agent, email_ticket, settings):
+    settings.EMAIL_BACKEND = "tests.tickets.test_email_outbound.FailingBackend"
+    reply(tenant, email_ticket, agent)
+    (outbound,) = rows(tenant, OutboundEmail, kind="reply")
+    outbound_email_send_task.apply(args=(tenant.pk, outbound.pk)).get()
+    client.force_login(agent)
+    page = client.get(f"/t/acme/tickets/{email_ticket.number}/").content.decode()
+    assert "Email to jane.doe@example.com could not be sent" in page
+    assert "mailbox full" in page and "<strong>email.failed" not in page
 
 
 def test_in_process_runs_fail_at_once_and_never_retry_inline(tenant, agent, email_ticket, settings):

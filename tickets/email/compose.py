@@ -52,6 +52,7 @@ class Outgoing:
     references: tuple[str, ...] = ()
     tenant_name: str = ""
     agent_name: str = ""
+    status_url: str = ""  # the ticket's live status page, in every email to the customer
 
 
 def build_email(out: Outgoing, *, connection=None) -> EmailMultiAlternatives:

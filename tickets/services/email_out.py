@@ -7,8 +7,8 @@ the same for the acknowledgement of a new email ticket (``IntakeSettings.auto_re
 
 The send task calls ``outbound_email_send``: it builds the email (text and HTML parts,
 ``Message-ID``, ``In-Reply-To`` the customer's latest email, ``References`` the thread, the
-``[ACME-1042]`` reference in the subject) and hands it to Django's email backend (console or
-file in the demo, SMTP in production). A failed attempt is recorded on the row and retried after
+``[ACME-1042]`` reference in the subject, the link to the ticket's live status page) and hands it
+to Django's email backend (console or file in the demo, SMTP in production). A failed attempt is recorded on the row and retried after
 1 min, 5 min, 30 min and 2 h; after the fifth failed attempt the row is marked failed and
 ``email.failed`` is added to the ticket's timeline, so the agent sees it. When tasks run
 in-process (the embedded demo has no worker), a failed send is marked failed at once.
@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.urls import NoReverseMatch
 from django.utils import timezone
 
 from helpdesk.tenancy.context import tenant_context
@@ -120,6 +121,16 @@ def _ack_text(*, tenant: Tenant, ticket: Ticket, reference: str) -> str:
     )
 
 
+def _status_url(*, tenant: Tenant, ticket: Ticket) -> str:
+    """The ticket's status page (its current link; a ticket older than status pages gets one)."""
+    from tickets.services.status import status_link_url  # status imports the events module
+
+    try:
+        return status_link_url(tenant=tenant, ticket=ticket)
+    except NoReverseMatch:  # status pages not routed
+        return ""
+
+
 def _outgoing(*, tenant: Tenant, outbound: OutboundEmail) -> Outgoing:
     ticket = outbound.ticket
     intake = selectors.intake_settings_get(tenant=tenant)
@@ -150,6 +161,7 @@ def _outgoing(*, tenant: Tenant, outbound: OutboundEmail) -> Outgoing:
         references=tuple(thread),
         tenant_name=tenant.name,
         agent_name=agent_name,
+        status_url=_status_url(tenant=tenant, ticket=ticket),
     )
 
 
