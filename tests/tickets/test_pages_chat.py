@@ -9,7 +9,12 @@ from django.urls import reverse
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.policy import Role
 from tickets.models import IntakeSettings
-from tickets.services.chat import chat_agent_message, chat_end, chat_start
+from tickets.services.chat import (
+    chat_agent_message,
+    chat_convert_to_email,
+    chat_end,
+    chat_start,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -76,3 +81,26 @@ def test_only_settings_managers_change_the_wait(client, tenant, member_factory, 
     assert client.post(url("chat-settings"), {"chat_wait_seconds": "30"}).status_code == 403
     with tenant_context(tenant):
         assert not IntakeSettings.objects.exists()
+
+
+def test_the_ticket_timeline_names_what_happened_in_the_chat(client, tenant, agent, chats):
+    agent.full_name = "Dana Scully"
+    agent.save(update_fields=["full_name"])
+    chat_end(tenant=tenant, session=chats["active"].session, actor=agent)
+    converted = chat_start(tenant=tenant, body="Anyone?", client_id="c-conv01", name="Ada")
+    chat_convert_to_email(tenant=tenant, session=converted.session, email="ada@example.com")
+    client.force_login(agent)
+
+    active = client.get(ticket_url(chats["active"])).content.decode()
+    assert "<strong>Dana Scully</strong> answered the live chat" in active
+    assert "<strong>Dana Scully</strong> ended the live chat" in active
+    ended = client.get(ticket_url(chats["ended"])).content.decode()
+    assert "<strong>Visitor-ENDED</strong> ended the live chat" in ended
+    page = client.get(ticket_url(converted)).content.decode()
+    assert "Live chat became an email ticket" in page and "ada@example.com" in page
+    for body in (active, ended, page):
+        assert "<strong>chat." not in body  # no raw event kinds
+
+
+def ticket_url(started) -> str:
+    return f"/t/acme/tickets/{started.session.ticket.number}/"
