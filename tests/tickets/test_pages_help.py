@@ -353,3 +353,23 @@ def test_article_links_json_for_the_reply_box(client, tenant, agent, articles):
     titles = {a["title"] for a in everything}
     assert "Secret roadmap DRAFTONLY" not in titles and "Globex passwords FOREIGNONLY" not in titles
     assert client.get(url("article-links", slug="globex")).status_code == 404
+
+
+def test_the_article_picker_include_targets_the_ticket_reply_box(rf, tenant, agent):
+    from django.conf import settings
+    from django.template.loader import render_to_string
+
+    request = rf.get("/t/acme/")
+    request.user, request.tenant, request.membership = agent, tenant, None
+    with tenant_context(tenant):
+        html = render_to_string("tickets/includes/article_picker.html", request=request)
+        other = render_to_string(
+            "tickets/includes/article_picker.html", {"target": "#chat-body"}, request=request
+        )
+    assert f'data-url="{url("article-links")}"' in html
+    assert 'data-target="#reply-body"' in html and 'data-target="#chat-body"' in other
+    assert re.search(r'<script src="[^"]*/js/article_links\.js" defer></script>', html)
+    assert "<script>" not in html  # no inline script (CSP)
+    # The default target is the textarea of the ticket page's reply box.
+    reply_box = settings.BASE_DIR / "templates/tickets/includes/reply_box.html"
+    assert 'id="reply-body"' in reply_box.read_text(encoding="utf-8")
