@@ -31,6 +31,7 @@ migrate: install
 
 seed: migrate
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py seed_journeys
 
 ## make demo: install, migrate (SQLite by default), seed the demo data, serve HTTP + WebSockets
 demo: seed

@@ -6,19 +6,8 @@ survey models. Instead, a higher app registers a *feedback source*: a callable
 The voice-of-the-customer panel places each answer at the stage the customer was in when they gave
 it, and puts CSAT under the stage where the rated ticket was raised.
 
-empathy_metrics plugs in from its ``AppConfig.ready()``::
-
-    from journeys.feedback import FeedbackItem, register_feedback_source
-
-    def survey_answers_for_journeys(*, tenant, start, end):
-        rows = (
-            SurveyResponse.objects.for_tenant(tenant)
-            .filter(created_at__gte=start, created_at__lt=end, customer__isnull=False)
-            .values_list("customer_id", "created_at", "kind", "score", "comment", "ticket_id")
-        )
-        return [FeedbackItem(*row) for row in rows.iterator()]
-
-    register_feedback_source(survey_answers_for_journeys)
+empathy_metrics registers its survey answers (CSAT, NPS, free-form feedback) from its
+``AppConfig.ready()``: see ``empathy_metrics/journey_feedback.py``.
 
 Sources run inside the caller's tenant scope and must filter by ``tenant`` themselves.
 """

@@ -198,6 +198,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # Journeys: re-enqueue position rebuilds whose task was lost (broker down, worker died).
+    "journeys-rebuild-sweep": {
+        "task": "journeys.journey_rebuild_sweep",
+        "schedule": 600.0,
+        "options": {"expires": 590},
+    },
 }
 # Message analysis runs on its own queue (the worker in docker-compose consumes it).
 HELPDESK_ANALYSIS_QUEUE = env.str("HELPDESK_ANALYSIS_QUEUE", default="analysis")

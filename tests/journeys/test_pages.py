@@ -8,6 +8,7 @@ import pytest
 from django.template import Context, Template
 from django.test import RequestFactory
 
+from empathy_metrics.services import csat_response_submit
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Membership
 from helpdesk.tenancy.policy import Role
@@ -190,6 +191,45 @@ def test_the_funnel_page_shows_the_table_chart_voice_and_breakdown(
     assert "<script>" not in html  # no inline scripts (CSP)
 
 
+def test_the_funnel_page_shows_the_survey_answers_given_at_each_stage(
+    client, tenant, manager, admin_user, purchase, ingest, now
+):
+    """CSAT from empathy_metrics (through its registered feedback source), under the stage where
+    the rated ticket was raised, with the customer's comment."""
+    customer = CustomerFactory(tenant=tenant, external_id="ada")
+    ingest(
+        [
+            ("ada", "Cart viewed", now - timedelta(days=6)),
+            ("ada", "Payment started", now - timedelta(days=5)),
+        ]
+    )
+    ticket = ticket_services.ticket_create(
+        tenant=tenant, customer=customer, subject="Fee?", body="A fee?", at=now - timedelta(days=2)
+    )
+    ticket_services.ticket_set_status(
+        tenant=tenant, actor=admin_user, ticket=ticket, status="solved", at=now - timedelta(days=1)
+    )
+    csat_response_submit(
+        tenant=tenant,
+        ticket=ticket,
+        score=2,
+        comment="The fee was never explained",
+        at=now - timedelta(hours=20),
+    )
+    client.force_login(manager)
+    response = client.get(f"/t/acme/journeys/{purchase.public_id}/?days=30&stage=2")
+    payment = response.context["voice"].stage(2)
+    assert (payment.tickets, payment.csat_count, payment.csat_average, payment.surveys) == (
+        1,
+        1,
+        2.0,
+        1,
+    )
+    html = response.content.decode()
+    assert "2.0 / 5" in html
+    assert "The fee was never explained" in html
+
+
 @pytest.mark.parametrize(
     "query",
     ["?days=3", "?start=2025-02-30&end=2025-03-01", "?start=2025-03-05&end=2025-03-01", "?by=x"],
@@ -253,6 +293,36 @@ def test_the_ticket_page_include_says_where_the_customer_was_when_they_wrote(
     assert "Now: completed the journey" in html
     assert f"/t/acme/journeys/{purchase.public_id}/?stage=2#voice" in html
     assert "Onboarding" not in html  # not in that journey
+
+
+def test_the_ticket_page_tag_reads_the_ticket_pages_own_context_in_four_queries(
+    client, tenant, agent, purchase, onboarding, ingest, now, django_assert_max_num_queries
+):
+    """Rendered with the context of the real ticket page (as ``{% journey_position ticket %}``
+    there): one row per journey the customer was in when they wrote; no funnel links for an
+    agent, whose role cannot see journeys."""
+    customer = CustomerFactory(tenant=tenant, external_id="ada")
+    wrote = now - timedelta(days=1)
+    ingest(
+        [
+            ("ada", "Signed up", wrote - timedelta(days=4)),
+            ("ada", "Cart viewed", wrote - timedelta(hours=20)),
+            ("ada", "Checkout started", now - timedelta(hours=2)),  # after writing
+        ]
+    )
+    ticket = ticket_services.ticket_create(
+        tenant=tenant, customer=customer, subject="Fee?", body="Why?", at=wrote
+    )
+    client.force_login(agent)
+    response = client.get(f"/t/acme/tickets/{ticket.number}/")
+    assert response.status_code == 200
+    template = Template("{% load journey_tags %}{% journey_position ticket %}")
+    with tenant_context(tenant), django_assert_max_num_queries(4):
+        html = template.render(Context(response.context[0].flatten()))
+    assert "Stuck at Sign-up for 4 days" in html
+    assert "At Cart for 20 h" in html and "Now: at Checkout for 2 h" in html
+    assert html.index("Onboarding") < html.index("Purchase")
+    assert "/journeys/" not in html  # agents cannot open the funnel
 
 
 def test_the_ticket_page_include_renders_nothing_outside_journeys(tenant, purchase):

@@ -50,3 +50,16 @@ def test_seed_journeys_skips_missing_tenants(db):
     out = StringIO()
     call_command("seed_journeys", tenants="nowhere", no_progress=True, stdout=out)
     assert "nowhere: no such tenant" in out.getvalue()
+
+
+def test_the_demo_seed_runs_seed_journeys_after_seed_demo():
+    """`make demo` (through `make seed`) gives the demo its journeys."""
+    from pathlib import Path
+
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    target = makefile.split("\nseed:", 1)[1].split("\n\n", 1)[0]
+    commands = [line.strip() for line in target.splitlines()[1:] if line.startswith("\t")]
+    assert commands == [
+        "$(BIN)/python manage.py seed_demo",
+        "$(BIN)/python manage.py seed_journeys",
+    ]

@@ -5,32 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from empathy_metrics.models import SurveyResponse
 from helpdesk.tenancy.context import tenant_context
 from journeys import selectors
-from journeys.feedback import FeedbackItem, register_feedback_source, unregister_feedback_source
 from tests.factories.tickets import CustomerFactory
 from tickets import services as ticket_services
 from tickets.models import Message, MessageAnalysis
-
-
-def survey_answers(*, tenant, start, end):
-    """The hook empathy_metrics registers (see journeys/feedback.py), over real survey rows."""
-    rows = (
-        SurveyResponse.objects.for_tenant(tenant)
-        .filter(created_at__gte=start, created_at__lt=end, customer__isnull=False)
-        .values_list("customer_id", "created_at", "kind", "score", "comment", "ticket_id")
-    )
-    return [FeedbackItem(*row) for row in rows]
-
-
-@pytest.fixture
-def surveys():
-    register_feedback_source(survey_answers)
-    yield
-    unregister_feedback_source(survey_answers)
 
 
 def write(tenant, customer, at, subject, *, label="", keywords=(), signals=None, channel="email"):
@@ -65,8 +45,9 @@ def voice_of(tenant, journey, days=30):
 
 
 def test_feedback_is_joined_to_the_stage_the_customer_was_in_when_they_wrote(
-    tenant, purchase, ingest, now, surveys
+    tenant, purchase, ingest, now
 ):
+    """Survey answers come in through the source empathy_metrics registers at start-up."""
     ada = CustomerFactory(tenant=tenant, external_id="ada")
     day = timedelta(days=1)
     ingest(
@@ -123,6 +104,33 @@ def test_feedback_is_joined_to_the_stage_the_customer_was_in_when_they_wrote(
     assert (confirmation.tickets, confirmation.sentiment["positive"]) == (1, 1)
     assert confirmation.examples[0].number == done.number
     assert cart.examples[0].number == at_cart.number
+
+
+def test_survey_answers_of_another_tenant_stay_out(tenant, other_tenant, purchase, ingest, now):
+    ada = CustomerFactory(tenant=tenant, external_id="ada")
+    ingest([("ada", "Cart viewed", now - timedelta(days=3))])
+    stranger = CustomerFactory(tenant=other_tenant, external_id="ada")
+    with tenant_context(other_tenant):
+        SurveyResponse.objects.create(
+            tenant=other_tenant,
+            kind="nps",
+            customer=stranger,
+            score=0,
+            comment="SENTINEL of the other tenant",
+            created_at=now - timedelta(days=1),
+        )
+    with tenant_context(tenant):
+        SurveyResponse.objects.create(
+            tenant=tenant,
+            kind="feedback",
+            customer=ada,
+            comment="Where do I enter the coupon?",
+            created_at=now - timedelta(days=1),
+        )
+    voice = voice_of(tenant, purchase)
+    cart = voice.stage(0)
+    assert (cart.surveys, cart.nps_count, voice.outside) == (1, 0, 0)
+    assert [answer.comment for answer in cart.comments] == ["Where do I enter the coupon?"]
 
 
 def test_customers_outside_the_journey_are_counted_apart(tenant, purchase, ingest, now):
