@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from helpdesk.health import healthz
 from helpdesk.tenancy import views as tenancy_views
@@ -21,7 +21,7 @@ urlpatterns = [
     path("feedback/", include("empathy_metrics.urls")),
     path("survey/", include("empathy_metrics.urls_public")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/t/<slug:tenant_slug>/", include("helpdesk.tenancy.api.urls")),
     path("api/v1/t/<slug:tenant_slug>/", include("tickets.api.urls")),
     path("api/v1/t/<slug:tenant_slug>/", include("journeys.api.urls")),

@@ -268,9 +268,26 @@
     updateTimes(doc);
   }, 60 * 1000);
 
+  /* ---- Styles from data attributes (the CSP allows no style="" attributes) ---- */
+
+  // data-brand="#rrggbb" sets the --brand colour; data-flex-grow="<n>" sets flex-grow.
+  function applyStyleData(scope) {
+    var els = $all("[data-brand], [data-flex-grow]", scope);
+    if (scope && scope.nodeType === 1 && scope.matches("[data-brand], [data-flex-grow]")) {
+      els.push(scope);
+    }
+    els.forEach(function (el) {
+      var brand = el.getAttribute("data-brand");
+      if (brand && /^#[0-9a-fA-F]{6}$/.test(brand)) el.style.setProperty("--brand", brand);
+      var grow = el.getAttribute("data-flex-grow");
+      if (grow && /^\d+(\.\d+)?$/.test(grow)) el.style.flexGrow = grow;
+    });
+  }
+
   /* ---- Boot ------------------------------------------------------------- */
 
   function enhance(scope) {
+    applyStyleData(scope);
     enhanceFlashes(scope);
     enhanceCopyButtons(scope);
     updateTimes(scope);
