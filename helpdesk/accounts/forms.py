@@ -33,3 +33,17 @@ class EmailAuthenticationForm(AuthenticationForm):
             raise
         login_succeeded(email=email, ip=ip)
         return cleaned
+
+
+class TwoFactorCodeForm(forms.Form):
+    """A code from the authenticator app, or one of the recovery codes."""
+
+    token = forms.CharField(
+        label="Code",
+        max_length=20,
+        strip=True,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"}
+        ),
+        error_messages={"required": "Enter the 6-digit code from your app, or a recovery code."},
+    )

@@ -1,13 +1,15 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from helpdesk.accounts.views import LoginView
+from helpdesk.accounts.views import LoginView, two_factor_page, two_factor_verify
 
 app_name = "accounts"
 
 urlpatterns = [
     path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("two-factor/", two_factor_page, name="two-factor"),
+    path("two-factor/verify/", two_factor_verify, name="two-factor-verify"),
     path(
         "password-reset/",
         auth_views.PasswordResetView.as_view(

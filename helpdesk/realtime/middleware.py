@@ -35,14 +35,26 @@ class MemberAccess:
     role: str
 
 
+def _two_factor_verified(user, session) -> bool:
+    """The session was verified with a code of one of ``user``'s devices (django-otp)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.models import Device
+
+    persistent_id = session.get(DEVICE_ID_SESSION_KEY) if session is not None else None
+    device = Device.from_persistent_id(persistent_id) if persistent_id else None
+    return device is not None and device.user_id == user.pk and device.confirmed
+
+
 @database_sync_to_async
-def member_access(slug: str, user) -> MemberAccess | None:
+def member_access(slug: str, user, session=None) -> MemberAccess | None:
     tenant = tenant_get_by_slug(slug=slug)
     if tenant is None or user is None:
         return None
     membership = membership_get(tenant=tenant, user=user)
     if membership is None:
         return None
+    if tenant.require_two_factor and not _two_factor_verified(user, session):
+        return None  # as for pages: a tenant that requires a code needs a verified session
     return MemberAccess(tenant.pk, tenant.slug, user.pk, membership.role)
 
 
@@ -50,7 +62,7 @@ class _TenantScopeMiddleware(BaseMiddleware):
     async def __call__(self, scope, receive, send):
         match = WS_TENANT_PATH.match(scope.get("path", ""))
         if match is not None:
-            access = await member_access(match["slug"], scope.get("user"))
+            access = await member_access(match["slug"], scope.get("user"), scope.get("session"))
             if access is None:
                 return await WebsocketDenier()(scope, receive, send)
             scope = {**scope, "tenant_id": access.tenant_id, "member": access}

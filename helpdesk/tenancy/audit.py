@@ -22,6 +22,9 @@ ACTIONS = {
     "export": "Exported data",
     "status_link_rotated": "Rotated a status link",
     "webhook_changed": "Changed a webhook",
+    "two_factor_enabled": "Turned on two-factor sign-in",
+    "two_factor_disabled": "Turned off two-factor sign-in",
+    "two_factor_codes_renewed": "Renewed two-factor recovery codes",
 }
 
 

@@ -61,6 +61,7 @@ class TenantSettingsForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "color"}),
         error_messages={"invalid": "Use a hex colour such as #4f46e5."},
     )
+    require_two_factor = forms.BooleanField(required=False)
 
 
 class MemberAddForm(forms.Form):

@@ -53,6 +53,9 @@ class Tenant(models.Model):
     brand_color = models.CharField(
         max_length=7, default="#4f46e5", validators=[brand_color_validator]
     )
+    require_two_factor = models.BooleanField(
+        default=False, help_text="Members must sign in with a one-time code from an app."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

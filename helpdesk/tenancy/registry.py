@@ -18,4 +18,6 @@ GLOBAL_MODELS: dict[str, str] = {
 # Third-party and framework apps whose models are global by nature.
 FRAMEWORK_APP_LABELS = frozenset(
     {"admin", "auth", "contenttypes", "sessions", "authtoken", "messages", "staticfiles"}
+    # django-otp: a person's two-factor devices belong to the global login, not to a tenant
+    | {"otp_totp", "otp_static"}
 )

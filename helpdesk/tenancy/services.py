@@ -17,6 +17,7 @@ from helpdesk.tenancy.audit import audit_record
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import ApiKey, Membership, Tenant, TenantCounter
 from helpdesk.tenancy.policy import Role
+from helpdesk.tenancy.setup import tenant_setup_run
 
 API_KEY_PREFIX = "hdk"
 
@@ -52,6 +53,7 @@ def tenant_create(
     except IntegrityError as exc:
         raise ValidationError({"slug": "This address is already taken."}) from exc
     Membership.objects.create(tenant=tenant, user=admin, role=Role.ADMIN)
+    tenant_setup_run(tenant=tenant)
     return tenant
 
 
@@ -68,7 +70,14 @@ def tenant_signup(
 
 
 def tenant_update(*, tenant: Tenant, actor: User, **fields) -> Tenant:
-    allowed = {"name", "time_zone", "brand_color", "business_hours", "holidays"}
+    allowed = {
+        "name",
+        "time_zone",
+        "brand_color",
+        "business_hours",
+        "holidays",
+        "require_two_factor",
+    }
     unknown = set(fields) - allowed
     if unknown:
         raise ValueError(f"Cannot update {sorted(unknown)}")

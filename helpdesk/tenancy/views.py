@@ -201,6 +201,7 @@ def settings_page(request: HttpRequest, tenant_slug: str) -> HttpResponse:
         "name": tenant.name,
         "time_zone": tenant.time_zone,
         "brand_color": tenant.brand_color,
+        "require_two_factor": tenant.require_two_factor,
     }
     form = TenantSettingsForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
