@@ -328,6 +328,13 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
+# Rate limits of public machine endpoints, per tenant and API key (or caller): see
+# helpdesk/tenancy/api/throttling.py. A batch of events is one request.
+HELPDESK_API_RATES = {
+    "events": env.str("HELPDESK_RATE_EVENTS", default="3000/minute"),
+    "email_inbound": env.str("HELPDESK_RATE_EMAIL_INBOUND", default="600/minute"),
+}
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Helpdesk API",
     "DESCRIPTION": (

@@ -7,6 +7,7 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
+from helpdesk.tenancy.api.throttling import TenantScopedRateThrottle
 from helpdesk.tenancy.api.views import TenantApiView
 from helpdesk.tenancy.policy import Perm
 from journeys import selectors, services
@@ -49,6 +50,8 @@ class EventIngestApi(TenantApiView):
     """
 
     model = JourneyEvent
+    throttle_classes = [TenantScopedRateThrottle]
+    throttle_scope = "events"
     read_perm = Perm.JOURNEYS_VIEW
     write_perm = Perm.EVENTS_INGEST
     cursor_ordering = "-id"

@@ -37,6 +37,7 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
 from helpdesk.tenancy.api.authentication import ApiKeyAuthentication, ApiKeyPrincipal
+from helpdesk.tenancy.api.throttling import TenantScopedRateThrottle
 from helpdesk.tenancy.api.views import TenantApiView
 from tickets import services
 from tickets.email import selectors
@@ -199,6 +200,8 @@ class InboundEmailCreateApi(TenantApiView):
     into a new ticket or a reply on the ticket it belongs to."""
 
     model = InboundEmail
+    throttle_classes = [TenantScopedRateThrottle]
+    throttle_scope = "email_inbound"
     authentication_classes = [ApiKeyAuthentication, InboundSignatureAuthentication]
     permission_classes = [IsAuthenticated, InboundEmailAccess]
     pagination_class = None

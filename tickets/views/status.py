@@ -35,6 +35,7 @@ from tickets.services.status import (
     status_summary_for,
     status_viewer_token,
 )
+from tickets.services.webform import client_address, rate_limit_hit
 
 NO_STORE = {
     "Cache-Control": "private, no-store",
@@ -60,15 +61,56 @@ def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
+# Per client address: requests to status links (pages and the polling fallback), and lookups of
+# unknown or expired tokens (guessing). Past either, 429 until the window ends.
+LOOKUPS_PER_MINUTE = 120
+MISSES_PER_WINDOW = 30
+MISS_WINDOW_SECONDS = 10 * 60
+
+
+def _rate_limited(request: HttpRequest, *, json: bool) -> HttpResponse | None:
+    address = client_address(
+        remote_addr=request.META.get("REMOTE_ADDR", ""),
+        forwarded_for=request.META.get("HTTP_X_FORWARDED_FOR", ""),
+    )
+    too_many_misses = (cache.get(f"status-miss:{address}") or 0) >= MISSES_PER_WINDOW
+    if not too_many_misses and not rate_limit_hit(
+        key=f"status-hit:{address}", limit=LOOKUPS_PER_MINUTE, window=60
+    ):
+        return None
+    message = gettext("Too many requests from your network. Please wait a few minutes.")
+    if json:
+        response = JsonResponse({"message": message}, status=429)
+    else:
+        response = HttpResponse(message, status=429, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = str(MISS_WINDOW_SECONDS if too_many_misses else 60)
+    return _with_headers(response)
+
+
+def _count_miss(request: HttpRequest) -> None:
+    address = client_address(
+        remote_addr=request.META.get("REMOTE_ADDR", ""),
+        forwarded_for=request.META.get("HTTP_X_FORWARDED_FOR", ""),
+    )
+    rate_limit_hit(
+        key=f"status-miss:{address}", limit=MISSES_PER_WINDOW, window=MISS_WINDOW_SECONDS
+    )
+
+
 def status_link_view(*, json: bool = False) -> Callable:
     """Resolve ``token`` to its link, tenant and ticket; run the view inside the tenant's scope
-    and time zone. Anything but an active link is the same 404."""
+    and time zone. Anything but an active link is the same 404. Rate-limited per client address
+    (``_rate_limited``)."""
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(request: HttpRequest, token: str) -> HttpResponse:
+            limited = _rate_limited(request, json=json or _wants_json(request))
+            if limited is not None:
+                return limited
             link = selectors_status.status_link_resolve(token=token)
             if link is None:
+                _count_miss(request)
                 return _invalid_link(request, json=json or _wants_json(request))
             tenant = link.tenant
             with tenant_context(tenant), timezone.override(tenant.time_zone):
