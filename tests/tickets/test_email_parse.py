@@ -10,6 +10,8 @@ from tickets.email.compose import references_header
 from tickets.email.noise import classify_noise, is_unanswerable_address
 from tickets.email.parse import (
     ParsedAttachment,
+    _full_headers,
+    _quick_headers,
     html_to_text,
     message_ids_in,
     normalize_message_id,
@@ -46,6 +48,56 @@ def test_the_header_scan_agrees_with_the_full_parse_on_every_corpus_message():
             full.sender,
             full.subject,
         ), name
+
+
+# Header blocks and whether the webhook's quick read may take them (else the email package does).
+HEADER_SHAPES = [
+    ("From: Load Customer 12 <c12@load.example>\r\nSubject: Order 1\r\nMessage-ID: <a@b.c>", True),
+    ('From: "Doe, Jane (Sales)" <Jane.Doe@Example.com>\r\nSubject: Hi', True),
+    ("From: Jane Q. Doe <j@x.org>", True),
+    ("From: O'Brien-Smith_2 <o@x.org>", True),
+    ("From: <j@x.org>", True),
+    ('From: "" <j@x.org>', True),
+    ("From: j@x.org", True),
+    ("From: Jane   Doe   <j@x.org>", True),
+    (
+        "From: Jane\r\n Doe <j@x.org>\r\nSubject: folded\r\n\tsubject  here\r\nMessage-ID:\r\n <f@x.org>",
+        True,
+    ),
+    (
+        "Received: from a\r\n\tby b\r\nFrom: A <a@b.co>\r\nFrom: B <b@b.co>\r\nSubject: 1\r\nSubject: 2",
+        True,
+    ),
+    ("From: Jane <j@x.org>\r\nSubject: tab\there \x01 control", True),
+    ("From: Jane <j@x.org>\nSubject: LF only\nMessage-ID: <lf@x.org>", True),
+    ("Message-ID: bare@x.org\r\nFrom: Jane<J@X.ORG>\r\nSubject:", True),
+    ("Subject: no sender", True),
+    ("From: j@x.org (Jane Doe)", False),
+    ("From: a..b@x.org", False),
+    ("From: Jane <j@localhost>", False),
+    ("From: Undisclosed recipients:;", False),
+    ("From: Jane <j@x.org>, Bob <b@x.org>", False),
+    ("From: =?utf-8?q?J=C3=A9r=C3=B4me?= <j@x.org>", False),
+    ("From: j@x.org\r\nSubject: =?utf-8?b?SGVsbG8=?=", False),
+    ("From: Ren\u00e9e <r@x.org>", False),
+    ("From sender@x.org Mon Jan  1 00:00:00 2024\r\nFrom: j@x.org", False),
+    (" continuation first\r\nFrom: j@x.org", False),
+    ("Subject : spaced\r\nFrom: j@x.org", False),
+    ("From: j@x.org\r\nnot a field\r\nSubject: x", False),
+]
+
+
+@pytest.mark.parametrize(("head", "quick"), HEADER_SHAPES)
+def test_the_quick_header_read_agrees_with_the_email_package_or_steps_aside(head, quick):
+    raw = head.encode("utf-8") + b"\r\n\r\nBody\r\n"
+    assert (_quick_headers(raw) is not None) is quick
+    assert parse_headers(raw) == _full_headers(raw)
+
+
+def test_usual_mail_takes_the_quick_header_read():
+    for name in ("plain_new", "gmail_reply", "outlook_reply", "bounce_dsn", "attachments_inline"):
+        raw = load(name)
+        assert _quick_headers(raw[: raw.index(b"\r\n\r\n") + 4]) is not None, name
 
 
 def test_multipart_alternative_prefers_the_plain_part_decoded_from_quoted_printable():

@@ -200,9 +200,17 @@ def _header_map(msg: EmailMessage) -> dict[str, str]:
 
 
 def parse_headers(raw: bytes) -> ParsedHeaders:
-    """Read only the header block: cheap enough for the webhook's request path."""
+    """Read only the header block: cheap enough for the webhook's request path.
+
+    The usual shapes of plain ASCII headers are read directly (``_quick_headers``); anything
+    else goes through the ``email`` package's header registry, so both ways give the same result.
+    """
     match = _HEADER_END.search(raw)
     head = raw[: match.end()] if match else raw[:65536]
+    return _quick_headers(head) or _full_headers(head)
+
+
+def _full_headers(head: bytes) -> ParsedHeaders:
     msg = BytesHeaderParser(policy=policy.default).parsebytes(head)
     name, sender = _address(msg, "From")
     return ParsedHeaders(
@@ -210,6 +218,67 @@ def parse_headers(raw: bytes) -> ParsedHeaders:
         sender=sender,
         sender_name=name,
         subject=_clean_text(_header(msg, "Subject"))[:500],
+    )
+
+
+# The quick read of a header block: lines split like the email package splits them, a field
+# name of printable characters other than ":" (as its parser requires), folded lines joined.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_FIELD = re.compile(r"^([!-9;-~]+):(.*)$", re.DOTALL)
+_QUICK_FIELDS = ("message-id", "from", "subject")
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_ADDR_SPEC = rf"{_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
+# "Display Name" <addr>, Display Name <addr>, <addr> or addr: the shapes whose reading is not in
+# doubt (no comments, groups, escapes or encoded words).
+_SIMPLE_FROM = re.compile(
+    rf'^(?:"(?P<quoted>[^"\\]*)" ?|(?P<plain>[A-Za-z0-9][A-Za-z0-9 ._\'-]*?) ?)?'
+    rf"<(?P<addr>{_ADDR_SPEC})>$|^(?P<bare>{_ADDR_SPEC})$"
+)
+
+
+def _quick_headers(head: bytes) -> ParsedHeaders | None:
+    """Message-ID, From and Subject of a plain ASCII header block in their usual shapes, or None
+    when anything needs the full parser (8-bit bytes, encoded words, an odd line or address)."""
+    if not head.isascii():
+        return None
+    values: dict[str, list[str]] = {}
+    collecting: list[str] | None = None
+    seen_field = False
+    for line in _LINE_BREAK.split(head.decode("ascii")):
+        if not line:
+            break  # the blank line after the header block
+        if line[0] in " \t":
+            if not seen_field:
+                return None  # a continuation before any field
+            if collecting is not None:
+                collecting.append(line)
+            continue
+        field = _FIELD.match(line)
+        if field is None:
+            return None  # not a field: the email package has rules for this
+        seen_field = True
+        name = field[1].lower()
+        collecting = None
+        if name in _QUICK_FIELDS and name not in values:
+            collecting = values[name] = [field[2]]
+    found = {name: " ".join(" ".join(parts).split()) for name, parts in values.items()}
+    subject, sender = found.get("subject", ""), found.get("from", "")
+    if "=?" in subject or "=?" in sender:
+        return None  # encoded words
+    display, address = "", ""
+    if sender:
+        simple = _SIMPLE_FROM.match(sender)
+        if simple is None:
+            return None
+        address = simple["addr"] or simple["bare"]
+        if not _valid_address(address):
+            return None
+        display = simple["quoted"] or simple["plain"] or ""
+    return ParsedHeaders(
+        message_id=normalize_message_id(found.get("message-id", "")),
+        sender=address.lower(),
+        sender_name=_clean_text(display)[:200],
+        subject=_clean_text(subject)[:500],
     )
 
 
