@@ -7,6 +7,11 @@ replays the public events after ``cursor`` from the database, then streams, de-d
 cursor. A gap longer than the replay limit gets ``resync_required`` (the page catches up over
 HTTP). Rotating or expiring the link closes open pages.
 
+Missed publishes. Every live message names the ticket's public event before its first one
+(``prev``). A page whose cursor is behind that missed an update (the channel layer dropped it, or
+the publisher never sent it): the page holds the stream, replays the gap from the database, then
+goes on, so an open page never silently skips an event.
+
 Messages to the page::
 
     {"type": "update", "events": [...], "summary": {...}}   events oldest first, by cursor
@@ -228,6 +233,7 @@ class StatusPageConsumer(AsyncJsonWebsocketConsumer):
         self.backlog: list[dict] = []  # messages that came during the replay
         self.fanout: StatusFanout | None = None
         self.fast_send = None
+        self.catch_up: asyncio.Task | None = None
 
     async def connect(self) -> None:
         grant = status_viewer_grant(self.scope["url_route"]["kwargs"].get("token", ""))
@@ -249,21 +255,63 @@ class StatusPageConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
         self.accepted = True
         self.fast_send = _frame_send(self.base_send)
+        await self._send_replay(opened)
+        await self.send_json({"type": "ready", "cursor": self.cursor, "summary": opened["summary"]})
+        await self._go_live()
+
+    async def _send_replay(self, opened: dict) -> None:
+        """Send what the page missed (or ask it to resync) and move the cursor past it."""
         if opened["more"]:
+            # The page fetches the gap over HTTP and places late entries by cursor; the socket
+            # goes on from the newest event.
             await self.send_json({"type": "resync_required"})
         elif opened["events"]:
             self.cursor = opened["events"][-1]["cursor"]
             await self.send_json(
                 {"type": "update", "events": opened["events"], "summary": opened["summary"]}
             )
-        await self.send_json({"type": "ready", "cursor": self.cursor, "summary": opened["summary"]})
+        # The page has now seen every public event up to the summary's (events left out for
+        # this customer included): later messages are checked for gaps against this.
+        self.cursor = max(self.cursor, opened["summary"]["cursor"])
+
+    async def _go_live(self) -> None:
         while self.backlog:  # what came during the replay, in order (and more may come)
             await self._send_update(self.backlog.pop(0), None)
         # No await since the backlog was seen empty: nothing slips in between.
         self.live = self.grant is not None
 
+    def _start_catch_up(self, message: dict) -> None:
+        """A message arrived whose predecessor never reached this page (a dropped or missed
+        publish): hold the stream, replay the gap from the database, then go on. Runs as a task
+        so the fan-out never waits for one page's database read."""
+        self.live = False
+        self.backlog.append(message)
+        self.catch_up = asyncio.get_running_loop().create_task(self._catch_up())
+
+    async def _catch_up(self) -> None:
+        try:
+            grant = self.grant
+            opened = await _open(grant, self.cursor) if grant is not None else None
+            if self.grant is None:  # revoked meanwhile: the page has been told and closed
+                return
+            if opened is None:  # the link stopped working (its revoke message may be late)
+                self.grant, self.backlog = None, []
+                await self.send_json({"type": "revoked"})
+                await self.close(code=CLOSE_REVOKED)
+                return
+            await self._send_replay(opened)
+            await self._go_live()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the page reconnects and catches up by cursor
+            logger.info("status page catch-up failed", exc_info=True)
+            self.backlog = []
+            await self.drop()
+
     async def disconnect(self, code) -> None:
         self.live = False
+        if self.catch_up is not None and not self.catch_up.done():
+            self.catch_up.cancel()
         if self.fanout is not None and self.group:
             await self.fanout.leave(self.group, self)
 
@@ -286,6 +334,9 @@ class StatusPageConsumer(AsyncJsonWebsocketConsumer):
                 self.backlog.append(message)
             return
         events = message["events"]
+        if events and message.get("prev", 0) > self.cursor:
+            self._start_catch_up(message)  # an earlier update never reached this page
+            return
         if out is not None and (not events or message["first"] > self.cursor):
             # The usual case, kept to one await: every event is new to this page.
             if events:

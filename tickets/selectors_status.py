@@ -323,3 +323,15 @@ def status_latest_cursor(*, tenant: Tenant, ticket: Ticket) -> int:
     """The newest public event id of the ticket (0 without any)."""
     last = _public_events(tenant=tenant, ticket=ticket).order_by("-pk").values_list("pk", flat=True)
     return last.first() or 0
+
+
+def status_cursor_before(*, tenant: Tenant, ticket: Ticket, cursor: int) -> int:
+    """The newest public event id of the ticket before ``cursor`` (0 without any): sent with each
+    live update, so an open page can tell that an earlier update never reached it."""
+    last = (
+        _public_events(tenant=tenant, ticket=ticket)
+        .filter(pk__lt=cursor)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+    )
+    return last.first() or 0

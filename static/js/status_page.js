@@ -181,6 +181,21 @@
     }
   }
 
+  /* Entries are kept in cursor order and shown once. Usually they come in order; a catch-up
+     over HTTP (after resync_required) can answer after newer live entries, and its older ones
+     are slotted in where they belong. */
+  function placeEntry(node, cursor) {
+    if (cursor > state.cursor) {
+      timeline.appendChild(node);
+      state.cursor = cursor;
+      return;
+    }
+    var later = Array.prototype.find.call(timeline.querySelectorAll("[data-cursor]"), function (item) {
+      return Number(item.getAttribute("data-cursor")) > cursor;
+    });
+    timeline.insertBefore(node, later || null);
+  }
+
   function applyEvents(events) {
     if (!events || !events.length) return;
     var empty = root.querySelector("[data-timeline-empty]");
@@ -190,10 +205,8 @@
         return a.cursor - b.cursor;
       })
       .forEach(function (entry) {
-        if (entry.cursor <= state.cursor) return;
         if (timeline.querySelector('[data-cursor="' + entry.cursor + '"]')) return;
-        timeline.appendChild(renderEntry(entry));
-        state.cursor = entry.cursor;
+        placeEntry(renderEntry(entry), entry.cursor);
         if (empty) empty.remove();
         if (!entry.mine) {
           announce(entry.kind === "message" ? format(t.newReply, { name: entry.author }) + ": " + entry.text : entry.text);
@@ -507,7 +520,9 @@
     }
   });
   window.setInterval(function () {
-    // The line ahead of a new request moves when other requests are answered.
-    if ((state.stage === "received" || state.stage === "assigned") && !state.revoked) catchUp();
+    // The line ahead of a new request moves when other requests are answered; and should an
+    // update never arrive over the socket (with nothing after it to reveal the gap), this
+    // brings it within a couple of minutes.
+    if (!state.revoked) catchUp();
   }, SUMMARY_REFRESH_MS);
 })();

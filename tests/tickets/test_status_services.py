@@ -232,6 +232,7 @@ def test_waiting_specialist_resolved_closed_and_merged_stages(tenant, agent):
     assert summary(set_fields(ticket, status=Status.PENDING))["stage"] == "waiting"
     waiting = summary(ticket)
     assert waiting["headline"] == "We are waiting for your reply." and waiting["eta"] is None
+    assert waiting["next"].startswith("We need something from you to continue.")  # no assignee
     assert [s["key"] for s in waiting["steps"]] == [
         "received",
         "assigned",
@@ -261,7 +262,10 @@ def test_a_missed_promise_is_admitted_and_no_time_is_invented(tenant):
         set_fields(ticket, sla_policy=sla, first_response_due_at=berlin(2026, 3, 10, 12, 0))
     )
     assert late["eta"] is None
-    assert late["next"].startswith("This is taking longer than we promised, sorry.")
+    assert late["next"] == (
+        "This is taking longer than we promised, sorry. We will get back to you as soon as "
+        "possible."
+    )
     without_sla = summary(
         set_fields(ticket, sla_policy=None, first_response_due_at=None, resolution_due_at=None)
     )

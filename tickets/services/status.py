@@ -18,7 +18,9 @@ Publishing. ``status_event_recorded`` is called for every timeline event (from
 ``tickets.events.publish_event_on_commit``). After commit, public events are sent to the
 ticket's status group as customer-safe entries with a fresh summary; events of one transaction go
 out as one message, and only for tickets with a page open somewhere (``status_watched``). Nothing is
-sent before commit and a failed send never fails the caller: pages catch up by cursor.
+sent before commit and a failed send never fails the caller: pages catch up by cursor (each
+message names the ticket's previous public event, so an open page notices a missed one and
+replays it from the database).
 
 Emails: ``tickets.services.status_notify`` (batched, one short email per burst of changes).
 """
@@ -331,15 +333,17 @@ def _expected(
 ) -> tuple[str, datetime | None]:
     """What happens next, and the time it names (None when there is no promise to make)."""
     if stage == "waiting":
-        who = name or gettext("We")
-        return (
-            gettext(
-                "%(who)s needs something from you to continue. Reply below and we will pick it "
-                "up right away."
+        if not name:
+            text = gettext(
+                "We need something from you to continue. Reply below and we will pick it up "
+                "right away."
             )
-            % {"who": who},
-            None,
-        )
+        else:
+            text = gettext(
+                "%(name)s needs something from you to continue. Reply below and we will pick it "
+                "up right away."
+            ) % {"name": name}
+        return text, None
     if stage == "merged":
         return gettext("Updates continue on the other request."), None
     if stage == "resolved":
@@ -373,13 +377,17 @@ def _expected(
         else:
             parts.append(gettext("You will hear from us by %(when)s.") % {"when": when})
     elif reply_due is not None:
-        parts.append(
-            gettext(
-                "This is taking longer than we promised, sorry. %(who)s will get back to you as "
-                "soon as possible."
+        if name:
+            late = gettext(
+                "This is taking longer than we promised, sorry. %(name)s will get back to you "
+                "as soon as possible."
+            ) % {"name": name}
+        else:
+            late = gettext(
+                "This is taking longer than we promised, sorry. We will get back to you as soon "
+                "as possible."
             )
-            % {"who": name or gettext("We")}
-        )
+        parts.append(late)
     elif ticket.resolution_due_at is not None and ticket.resolution_due_at > now:
         eta = ticket.resolution_due_at
         when = status_when_text(tenant=tenant, when=eta, now=now)
@@ -513,9 +521,14 @@ def _buffer() -> dict[tuple[int, int], list[int]]:
     return _recorded.events
 
 
-def status_group_message(*, group: str, events: list[dict], summary: dict) -> dict:
+def status_group_message(*, group: str, events: list[dict], summary: dict, prev: int = 0) -> dict:
     """The channel-layer message for a status group, with the page's JSON encoded once (every
-    open page sends the same text)."""
+    open page sends the same text).
+
+    ``prev`` is the ticket's newest public event before the first of ``events``: a page whose
+    cursor is behind it missed an update (the channel layer dropped it, or it was never sent)
+    and replays the gap from the database first.
+    """
     text = json.dumps({"type": "update", "events": events, "summary": summary})
     return {
         "type": "status.update",
@@ -523,6 +536,7 @@ def status_group_message(*, group: str, events: list[dict], summary: dict) -> di
         "events": events,
         "summary": summary,
         "first": events[0]["cursor"] if events else 0,
+        "prev": prev,
         "text": text,
     }
 
@@ -560,10 +574,17 @@ def _publish_after_commit(tenant: Tenant, ticket_id: int) -> None:
             # The summary reflects at least the newest event sent with it (one query saved).
             cursor = events[-1]["cursor"] if events else None
             summary = status_summary_for(tenant=tenant, ticket=ticket, cursor=cursor)
+            prev = 0
+            if events:
+                prev = selectors_status.status_cursor_before(
+                    tenant=tenant, ticket=ticket, cursor=events[0]["cursor"]
+                )
     except Exception:  # a failed publish never fails the caller; pages catch up by cursor
         logger.warning("status page publish of ticket %s failed", ticket_id, exc_info=True)
         return
-    group_send_now(group, status_group_message(group=group, events=events, summary=summary))
+    group_send_now(
+        group, status_group_message(group=group, events=events, summary=summary, prev=prev)
+    )
 
 
 def status_event_recorded(*, event: TicketEvent, ticket: Ticket) -> None:
