@@ -1,7 +1,7 @@
 """Liveness and readiness for load balancers and compose health checks."""
 
+import redis
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
@@ -16,7 +16,12 @@ def healthz(request: HttpRequest) -> JsonResponse:
         checks["database"] = "down"
     if settings.REDIS_URL:
         try:
-            cache.set("healthz", "1", 5)
+            # Directly: the cache backend hides an unreachable Redis (helpdesk/cache.py).
+            client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
+            try:
+                client.ping()
+            finally:
+                client.close()
             checks["redis"] = "ok"
         except Exception:
             checks["redis"] = "down"

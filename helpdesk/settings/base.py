@@ -77,6 +77,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "helpdesk.errors.DatabaseUnavailableMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -134,6 +135,23 @@ else:
         _db.setdefault("OPTIONS", {})["assume_role"] = _role
 IS_POSTGRES = _db["ENGINE"] == "django.db.backends.postgresql"
 
+# Optional read replica (a streaming replica of the primary) for dashboard reads: a "replica"
+# alias that only replica_reads() uses (helpdesk/db_routing.py); writes and every other read
+# stay on "default".
+_replica_url = env.str("HELPDESK_REPLICA_DATABASE_URL", default="")
+if _replica_url:
+    _replica = env.db_url_config(_replica_url)
+    _replica.update(
+        ENGINE="django.db.backends.postgresql",
+        CONN_MAX_AGE=_db.get("CONN_MAX_AGE", 0),
+        CONN_HEALTH_CHECKS=True,
+        TEST={"MIRROR": "default"},
+    )
+    if env.str("HELPDESK_DB_ASSUME_ROLE", default=""):
+        _replica.setdefault("OPTIONS", {})["assume_role"] = env.str("HELPDESK_DB_ASSUME_ROLE")
+    DATABASES["replica"] = _replica
+DATABASE_ROUTERS = ["helpdesk.db_routing.ReplicaRouter"]
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, channel layer, Celery -------------------------------------------------
@@ -144,8 +162,10 @@ HELPDESK_KEY_PREFIX = env.str("HELPDESK_KEY_PREFIX", default="helpdesk")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Serves as an empty cache while Redis is unreachable (helpdesk/cache.py).
+            "BACKEND": "helpdesk.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
             "KEY_PREFIX": HELPDESK_KEY_PREFIX,
         }
     }

@@ -14,6 +14,7 @@ import logging
 from celery.contrib.django.task import DjangoTask
 from django.db import transaction
 from kombu.exceptions import OperationalError
+from redis.exceptions import RedisError
 
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant
@@ -48,9 +49,13 @@ class TenantTask(DjangoTask):
         if self.app.conf.task_always_eager:
             self.apply_async(args=args, kwargs=kwargs, **options)
             return
+        # Nobody waits for the result of an on-commit enqueue, so none is stored. Without this,
+        # Celery's Redis result backend subscribes before sending, and with Redis down that
+        # fails with a RuntimeError after which the process could never enqueue again.
+        options = {"ignore_result": True, **options}
         try:
             self.apply_async(args=args, kwargs=kwargs, **options)
-        except (OperationalError, OSError):
+        except (OperationalError, OSError, RedisError):
             logger.exception(
                 "broker unavailable: %s for tenant %s not enqueued; the sweeper will retry",
                 self.name,

@@ -74,7 +74,7 @@ def test_service_urls_switch_to_postgres_redis_and_real_workers():
     assert config["db"] == "django.db.backends.postgresql"
     assert config["conn_max_age"] == 60
     assert config["layer"] == "channels_redis.core.RedisChannelLayer"
-    assert config["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert config["cache"] == "helpdesk.cache.ResilientRedisCache"
     assert config["eager"] is False
     assert config["broker"] == "redis://cache:6379/0"
 
