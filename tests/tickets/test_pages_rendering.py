@@ -147,3 +147,37 @@ def test_icon_tag_draws_known_icons_and_escapes_the_class():
     assert html.count("<svg") == 2 and 'class="icon icon--sm"' in html
     assert "<script>" not in html and "&quot;&gt;&lt;script&gt;" in html
     assert '<circle cx="12" cy="12" r="3"/>' in html  # an unknown name draws the fallback
+
+
+def test_every_event_kind_the_code_records_has_a_readable_timeline_row():
+    """Discovered from the sources, so a new kind without words fails here, not on a page."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    kinds = set()
+    for app in ("tickets", "empathy_metrics", "journeys", "helpdesk"):
+        for path in (root / app).rglob("*.py"):
+            kinds |= set(re.findall(r'kind="([a-z_]+\.[a-z_]+)"', path.read_text()))
+    templates = "".join(
+        (root / "templates/tickets/includes" / name).read_text()
+        for name in ("event.html", "timeline_event.html")
+    )
+    assert "ticket.created" in kinds and "ticket.mood_changed" in kinds
+    assert sorted(k for k in kinds if f'"{k}"' not in templates) == []
+
+
+def test_the_timeline_tells_the_mood_change_in_words(client, tenant, agent):
+    ticket = services.ticket_create(
+        tenant=tenant,
+        customer=CustomerFactory(tenant=tenant),
+        subject="Furious",
+        body="This is the worst service ever, I want to cancel my subscription!",
+    )
+    with tenant_context(tenant):
+        message = Message.objects.for_tenant(tenant).get(ticket=ticket)
+    messages_analyse(tenant=tenant, message_ids=[message.pk])
+    client.force_login(agent)
+    html = client.get(f"/t/acme/tickets/{ticket.number}/").content.decode()
+    assert "Customer mood <strong>negative</strong>" in html and "churn risk" in html
+    assert "ticket.mood_changed" not in html
