@@ -1,0 +1,872 @@
+"""Our helpdesk against its Django peer, django-helpdesk, side by side in one run.
+
+    benchmarks/peer/setup_peer.sh          # once: the peer, its project and its data
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/helpdesk_bench REDIS_URL=redis://127.0.0.1:6379/11 \\
+      .venv/bin/python benchmarks/peer/compare.py --duration 30 --rounds 2
+
+Serves both with the same server settings: gunicorn, 2 sync workers, DEBUG off, PostgreSQL (ours
+through benchmarks/serve.sh, as the row-level-security-bound application role). Signs in to both
+through their login forms, then measures with wrk, interleaved (ours, peer, ours, peer, ...) so
+that both see the same machine load:
+
+- queue: our queue page (its rows are in the HTML) against one "open" of the peer's ticket list:
+  the page plus the data request its DataTables script sends (recorded from a real Chromium, so
+  the URL and parameters are exactly the browser's); the peer's page and data request are also
+  measured alone;
+- ticket page: a random one of the 100,000 tickets on each side;
+- creation through the public form (ours: the help centre's contact form; the peer's public
+  submission form), anonymous, with a CSRF token, as a browser posts it;
+- creation through the API (ours: POST /api/v1/t/<slug>/tickets/ with an API key; the peer's
+  REST API, POST /helpdesk/api/tickets/ with a staff session and its CSRF token: the peer ships
+  DRF's session and basic authentication only, and basic authentication would hash the password
+  on every request);
+- dashboard: our manager dashboard (/t/<slug>/dashboards/, signed in as the tenant admin) against
+  the peer's dashboard (/helpdesk/dashboard/), with 2 connections (one request per worker, so
+  the latency is the time to build the page).
+
+Then (unless --no-layouts) our two HTTP layouts for the queue and ticket pages: gunicorn (2 sync
+workers, the `web` service of docker-compose.yml) against a single ASGI process (uvicorn with 2
+workers, the ASGI application that also serves the WebSockets).
+
+It prints every run (requests/s, p50, p99, non-2xx, errors, load average before and after), the
+medians per side, and the ratios against the targets of the issue: queue >= 100x, ticket page
+>= 8x, creation >= 3x, dashboard time <= 1/10 of the peer's.
+
+Writes to our database only what a run adds: the tickets created by the creation runs, one API
+key named "peer comparison", and, when the bench tenant has none yet (unless --no-build-rollups),
+the dashboard's rollups, which the dashboard itself asks a worker to build. No Celery worker runs:
+at the end the script removes from REDIS_URL's queues the tasks its servers enqueued (and only
+those). Our cache is in REDIS_URL too: give the run a Redis database that no other helpdesk
+server uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.cookiejar
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+# Our code: this tree, or OURS_DIR (e.g. `git archive HEAD | tar -x -C DIR` plus a .venv link)
+# to measure a committed state while the tree is being edited.
+OURS = Path(os.environ.get("OURS_DIR", ROOT)).resolve()
+PASSWORD = "bench-pass-123"  # noqa: S105 (local benchmark logins)
+TARGETS = {"queue": 100.0, "ticket": 8.0, "form": 3.0, "api": 3.0, "dashboard": 0.1}
+
+
+# --- servers ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    name: str
+    cmd: list[str]
+    env: dict[str, str]
+    port: int
+    ready_path: str
+    cwd: Path = OURS
+    database_url: str = ""
+    process: subprocess.Popen | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        log = open(f"/tmp/peer-compare-{self.name}.log", "w")  # noqa: SIM115, S108
+        self.process = subprocess.Popen(
+            self.cmd,
+            cwd=self.cwd,
+            env={**os.environ, **self.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                sys.exit(f"{self.name} exited; see /tmp/peer-compare-{self.name}.log")
+            try:
+                with urllib.request.urlopen(self.base + self.ready_path, timeout=5) as response:
+                    if response.status < 500:
+                        return
+            except urllib.error.HTTPError as error:
+                if error.code < 500:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.3)
+        sys.exit(f"{self.name} did not answer on {self.base}{self.ready_path}")
+
+    def pids(self) -> set[int]:
+        """The server's processes (its process group, which this script started)."""
+        found = set()
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if self.process and int(fields[2]) == self.process.pid:  # pgrp
+                found.add(int(stat.parent.name))
+        return found
+
+    def db_ports(self) -> set[int]:
+        """Local ports of the server's connections to PostgreSQL (port 5432)."""
+        inodes = set()
+        for pid in self.pids():
+            try:
+                for fd in Path(f"/proc/{pid}/fd").iterdir():
+                    link = os.readlink(fd)
+                    if link.startswith("socket:["):
+                        inodes.add(link[8:-1])
+            except OSError:
+                continue
+        ports = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            for line in Path(table).read_text().splitlines()[1:]:
+                cols = line.split()
+                if cols[9] in inodes and cols[2].endswith(":1538"):  # remote port 5432
+                    ports.add(int(cols[1].rsplit(":", 1)[1], 16))
+        return ports
+
+    def cpu_ticks(self) -> int:
+        total = 0
+        for pid in self.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+        return total
+
+    def drain(self, database_url: str, timeout: float = 300) -> float:
+        """Wait until the requests still in flight when wrk stopped are done (a slow page goes on
+        in its worker and would slow the next measurement): no CPU in the server's processes
+        and no active query of theirs in PostgreSQL. Returns the seconds waited."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            before = self.cpu_ticks()
+            time.sleep(0.25)
+            if self.cpu_ticks() - before > 1:
+                continue
+            ports = self.db_ports()
+            if not ports:
+                break
+            in_list = ",".join(str(p) for p in sorted(ports))  # integers from /proc
+            active = psql_value(
+                database_url,
+                "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "  # noqa: S608
+                f"AND client_port IN ({in_list})",
+            )
+            if active == "0":
+                break
+        return time.monotonic() - started
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)  # the group this script started
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+
+# --- HTTP helpers -------------------------------------------------------------------------------
+
+
+def opener_with_jar() -> tuple[urllib.request.OpenerDirector, http.cookiejar.CookieJar]:
+    jar = http.cookiejar.CookieJar()
+    return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar)), jar
+
+
+def form_token(html: str) -> str:
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    if not match:
+        sys.exit("no CSRF token in the form")
+    return match.group(1)
+
+
+def login(base: str, path: str, email: str, password: str) -> dict[str, str]:
+    """Sign in through the real login form; return the cookies (sessionid, csrftoken)."""
+    opener, jar = opener_with_jar()
+    token = form_token(opener.open(base + path).read().decode())
+    data = urllib.parse.urlencode(
+        {"username": email, "password": password, "csrfmiddlewaretoken": token}
+    ).encode()
+    opener.open(urllib.request.Request(base + path, data=data, headers={"Referer": base + path}))
+    cookies = {c.name: c.value for c in jar}
+    if "sessionid" not in cookies:
+        sys.exit(f"login failed: {email} on {base}{path}")
+    return cookies
+
+
+def anonymous_form(base: str, path: str) -> tuple[dict[str, str], str, str]:
+    """GET a public form as a browser would: its cookies, its CSRF token and its HTML."""
+    opener, jar = opener_with_jar()
+    html = opener.open(base + path).read().decode()
+    return {c.name: c.value for c in jar}, form_token(html), html
+
+
+def cookie_header(cookies: dict[str, str]) -> str:
+    return "; ".join(f"{k}={v}" for k, v in cookies.items())
+
+
+def status_of(base: str, path: str, cookies: dict[str, str]) -> int:
+    request = urllib.request.Request(base + path, headers={"Cookie": cookie_header(cookies)})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def record_list_request(base: str, cookies: dict[str, str], page_path: str) -> str:
+    """Open the peer's ticket list in Chromium and return the data request its script sends."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium")
+        context = browser.new_context()
+        context.add_cookies([{"name": k, "value": v, "url": base} for k, v in cookies.items()])
+        page = context.new_page()
+        with page.expect_response(
+            lambda r: "datatables_ticket_list" in r.url, timeout=120_000
+        ) as info:
+            page.goto(base + page_path)
+        response = info.value
+        if response.status != 200:
+            sys.exit(f"the peer's list data request answered {response.status}")
+        rows = len(response.json().get("data", []))
+        browser.close()
+    parts = urllib.parse.urlsplit(response.url)
+    path = parts.path + ("?" + parts.query if parts.query else "")
+    print(f"  peer list data request (recorded in Chromium, {rows} rows): {path[:160]}...")
+    return path
+
+
+# --- wrk ----------------------------------------------------------------------------------------
+
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
+
+
+def to_ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)([a-z]+)", text).groups()
+    return float(number) * UNITS[unit]
+
+
+@dataclass
+class Result:
+    label: str
+    rps: float
+    p50: float
+    p99: float
+    requests: int
+    bad: int
+    errors: str
+    load_before: float
+    load_after: float
+    extra: dict = field(default_factory=dict)
+
+
+def loadavg() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+def wrk(
+    label: str, url: str, script: str, env: dict[str, str], duration: int, connections: int
+) -> Result:
+    before = loadavg()
+    cmd = [
+        "wrk",
+        f"-t{min(2, connections)}",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--timeout",
+        "60s",
+        "--latency",
+        "-s",
+        str(HERE / script) if "/" not in script else script,
+        url,
+    ]
+    out = subprocess.run(
+        cmd, env={**os.environ, **env}, capture_output=True, text=True, check=True
+    ).stdout
+    after = loadavg()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = to_ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
+    p99 = to_ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    result = Result(
+        label,
+        rps,
+        p50,
+        p99,
+        requests,
+        int(bad.group(1)) if bad else 0,
+        errors.group(1) if errors else "",
+        before,
+        after,
+    )
+    flag = f"  NON-2xx/3xx: {result.bad}" if result.bad else ""
+    flag += f"  socket errors: {result.errors}" if result.errors else ""
+    print(
+        f"  {label:<44} {rps:9.1f} req/s  p50 {p50:8.1f} ms  p99 {p99:8.1f} ms  "
+        f"({requests} requests; load {before:.2f} -> {after:.2f}){flag}",
+        flush=True,
+    )
+    return result
+
+
+# --- our side -----------------------------------------------------------------------------------
+
+
+def manage(*args: str, app_role: bool = True) -> str:
+    env = {**os.environ, "DJANGO_DEBUG": "false"}
+    if app_role:
+        env["HELPDESK_DB_ASSUME_ROLE"] = "helpdesk_app"
+    return subprocess.run(
+        [str(OURS / ".venv/bin/python"), "manage.py", *args],
+        cwd=OURS,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def check_migrations() -> None:
+    """Our database must be migrated for the code under test (a 500 would be measured)."""
+    done = subprocess.run(
+        [str(OURS / ".venv/bin/python"), "manage.py", "migrate", "--check", "--plan"],
+        cwd=OURS,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        sys.exit(
+            f"{os.environ['DATABASE_URL']} lacks migrations of the code in {OURS}:\n"
+            f"{done.stdout.strip()}\nApply them as the owner (manage.py migrate) or set OURS_DIR "
+            "to a tree whose migrations the database has."
+        )
+
+
+def our_api_key(slug: str) -> str:
+    if os.environ.get("API_KEY"):
+        return os.environ["API_KEY"]
+    code = (
+        "from helpdesk.tenancy.models import Tenant, Membership\n"
+        "from helpdesk.tenancy.services import api_key_create\n"
+        f"t = Tenant.objects.get(slug='{slug}')\n"
+        "admin = Membership.objects.filter(tenant=t, role='admin').first().user\n"
+        "print(api_key_create(tenant=t, actor=admin, name='peer comparison',"
+        " scopes=['read', 'write'])[1])"
+    )
+    return manage("shell", "-c", code).strip().splitlines()[-1]
+
+
+def ensure_rollups(slug: str) -> None:
+    code = (
+        "from helpdesk.tenancy.models import Tenant\n"
+        "from helpdesk.tenancy.context import tenant_context\n"
+        "from empathy_metrics.selectors.rollup import rollup_state\n"
+        f"t = Tenant.objects.get(slug='{slug}')\n"
+        "with tenant_context(t):\n"
+        "    s = rollup_state(tenant=t)\n"
+        "print('yes' if s is not None and s.last_rebuild_at else 'no')"
+    )
+    if manage("shell", "-c", code).strip().splitlines()[-1] == "yes":
+        return
+    print(f"  building the dashboard's rollups of tenant {slug} (metrics_rebuild, once)...")
+    started = time.monotonic()
+    manage("metrics_rebuild", "--tenant", slug)
+    print(f"  rollups built in {time.monotonic() - started:.0f} s")
+
+
+def drop_our_tasks(pids: set[int]) -> None:
+    """Remove from REDIS_URL's Celery queues the tasks that our servers of this run enqueued (no
+    worker runs here), and only those: the Redis database may hold other people's queues."""
+    import redis
+
+    client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    origins = {f"gen{pid}@".encode() for pid in pids}
+    dropped = 0
+    for queue in (b"default", b"analysis", b"celery"):
+        if client.type(queue) != b"list":
+            continue
+        for item in client.lrange(queue, 0, -1):
+            head = json.loads(item).get("headers", {})
+            if any(str(head.get("origin", "")).encode().startswith(o) for o in origins):
+                dropped += client.lrem(queue, 1, item)
+    print(f"removed the {dropped} Celery tasks that the creation runs enqueued")
+
+
+def psql_value(url: str, sql: str) -> str:
+    return subprocess.run(
+        ["psql", url, "-tAc", sql], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+# --- the run ------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Our helpdesk against django-helpdesk.")
+    parser.add_argument("--duration", type=int, default=30, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds per figure")
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--dashboard-connections", type=int, default=2)
+    parser.add_argument("--slug", default="bench")
+    parser.add_argument("--port", type=int, default=8120, help="ours; +1 the peer, +2 uvicorn")
+    parser.add_argument(
+        "--only",
+        default="queue,ticket,form,api,dashboard,layouts",
+        help="comma-separated subset of queue,ticket,form,api,dashboard,layouts",
+    )
+    parser.add_argument("--no-layouts", action="store_true")
+    parser.add_argument("--no-build-rollups", action="store_true")
+    parser.add_argument("--json", help="also write every run here")
+    args = parser.parse_args()
+    only = set(args.only.split(","))
+    if args.no_layouts:
+        only.discard("layouts")
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        if not os.environ.get(name):
+            sys.exit(f"set {name} (our benchmark database and a Redis database of its own)")
+    peer_dir = Path(os.environ.get("PEER_DIR", "/tmp/helpdesk-peer"))  # noqa: S108
+    peer_db = os.environ.get(
+        "PEER_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/helpdesk_peer"
+    )
+    if not (peer_dir / "venv/bin/gunicorn").exists():
+        sys.exit(f"no peer in {peer_dir}: run benchmarks/peer/setup_peer.sh first")
+    slug = args.slug
+    print(f"load average at the start: {Path('/proc/loadavg').read_text().strip()}")
+    print(
+        "peer: "
+        + subprocess.run(
+            [
+                str(peer_dir / "venv/bin/python"),
+                "-c",
+                "import importlib.metadata as m; print('django-helpdesk', m.version('django-helpdesk'),"
+                " 'on Django', m.version('django'))",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+
+    # Abuse limits are for people; a benchmark posts faster (as chat_roundtrip.py does).
+    ours_env = {"HELPDESK_WEBFORM_MAX_PER_IP": "1000000000"}
+    ours = Server(
+        "ours-gunicorn",
+        ["benchmarks/serve.sh", str(args.port)],
+        ours_env,
+        args.port,
+        "/healthz",
+        database_url=os.environ["DATABASE_URL"],
+    )
+    peer = Server(
+        "peer-gunicorn",
+        [
+            str(peer_dir / "venv/bin/gunicorn"),
+            "peersite.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{args.port + 1}",
+            "--workers",
+            "2",
+            "--worker-class",
+            "sync",
+            "--log-level",
+            "warning",
+        ],
+        {"PEER_DATABASE_URL": peer_db},
+        args.port + 1,
+        "/helpdesk/login/",
+        cwd=peer_dir / "site",
+        database_url=peer_db,
+    )
+    servers = [ours, peer]
+    uvicorn = None
+    if "layouts" in only:
+        uvicorn = Server(
+            "ours-uvicorn",
+            [
+                str(OURS / ".venv/bin/uvicorn"),
+                "helpdesk.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(args.port + 2),
+                "--workers",
+                "2",
+                "--ws",
+                "websockets-sansio",
+                "--log-level",
+                "warning",
+            ],
+            {
+                **ours_env,
+                "DJANGO_DEBUG": "false",
+                "HELPDESK_DB_ASSUME_ROLE": "helpdesk_app",
+                "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+                "HELPDESK_LOG_LEVEL": "WARNING",
+            },
+            args.port + 2,
+            "/healthz",
+            database_url=os.environ["DATABASE_URL"],
+        )
+        servers.append(uvicorn)
+
+    print(f"ours: the code in {OURS}")
+    check_migrations()
+    results: list[Result] = []
+    our_pids: set[int] = set()
+    try:
+        if "dashboard" in only and not args.no_build_rollups:
+            ensure_rollups(slug)
+        for server in servers:
+            server.start()
+        for server in servers:
+            server.wait_ready()
+        print("servers up: " + ", ".join(f"{s.name} {s.base}" for s in servers))
+        our_pids = ours.pids() | (uvicorn.pids() if uvicorn else set())
+        results = measure(args, only, slug, ours, peer, uvicorn, peer_db)
+    finally:
+        our_pids |= ours.pids() | (uvicorn.pids() if uvicorn else set())
+        for server in servers:
+            server.stop()
+        if {"form", "api"} & only:
+            drop_our_tasks(our_pids)
+    if args.json:
+        Path(args.json).write_text(json.dumps([r.__dict__ for r in results], indent=2))
+    print(f"load average at the end: {Path('/proc/loadavg').read_text().strip()}")
+
+
+def measure(args, only, slug, ours, peer, uvicorn, peer_db) -> list[Result]:
+    d, c = args.duration, args.connections
+    # Sign in. Our agent for the workspace, our tenant admin for the dashboard (agents do not
+    # see it); the peer's staff agent for everything (its dashboard is every agent's page).
+    ours_agent = login(ours.base, "/accounts/login/", f"agent0@{slug}.test", PASSWORD)
+    ours_admin = login(ours.base, "/accounts/login/", f"admin@{slug}.test", PASSWORD)
+    peer_agent = login(peer.base, "/helpdesk/login/", "agent0@peer.test", PASSWORD)
+    max_ours = int(psql_value(os.environ["DATABASE_URL"], "SELECT count(*) FROM tickets_ticket"))
+    max_peer = 100_000
+
+    queue_path = f"/t/{slug}/queue/"
+    ticket_tpl = f"/t/{slug}/tickets/%d/"
+    peer_list = "/helpdesk/tickets/"
+    specs = {}
+    if "queue" in only or "layouts" in only:
+        specs["ours-queue"] = (queue_path, "cookie_get.lua", {"COOKIE": cookie_header(ours_agent)})
+    if "ticket" in only or "layouts" in only:
+        specs["ours-ticket"] = (
+            "/",
+            "random_page.lua",
+            {
+                "COOKIE": cookie_header(ours_agent),
+                "PATH_TEMPLATE": ticket_tpl,
+                "MAX_ID": str(min(max_ours, 100_000)),
+            },
+        )
+    if "queue" in only:
+        data_path = record_list_request(peer.base, peer_agent, peer_list)
+        cookie = {"COOKIE": cookie_header(peer_agent)}
+        specs["peer-open"] = (
+            "/",
+            "page_and_data.lua",
+            {**cookie, "PAGE_PATH": peer_list, "DATA_PATH": data_path},
+        )
+        specs["peer-list-page"] = (peer_list, "cookie_get.lua", cookie)
+        specs["peer-list-data"] = (
+            "/",
+            "page_and_data.lua",
+            {**cookie, "PAGE_PATH": data_path, "DATA_PATH": data_path},
+        )
+    if "ticket" in only:
+        specs["peer-ticket"] = (
+            "/",
+            "random_page.lua",
+            {
+                "COOKIE": cookie_header(peer_agent),
+                "PATH_TEMPLATE": "/helpdesk/tickets/%d/",
+                "MAX_ID": str(max_peer),
+            },
+        )
+    if "form" in only:
+        path = f"/t/{slug}/help/contact/"
+        cookies, token, _html = anonymous_form(ours.base, path)
+        body = urllib.parse.urlencode(
+            {
+                "csrfmiddlewaretoken": token,
+                "name": "Load Customer",
+                "email": "load__C__@bench.example",
+                "subject": "Order __N__ arrived damaged",
+                "message": "My order __N__ arrived today but the box was crushed and the lamp "
+                "inside is broken. Could you send a replacement or refund it?",
+                "website": "",
+            }
+        )
+        specs["ours-form"] = (
+            path,
+            "post.lua",
+            {"POST_PATH": path, "POST_BODY": body, "COOKIE": cookie_header(cookies)},
+        )
+        path = "/helpdesk/tickets/submit/"
+        cookies, token, html = anonymous_form(peer.base, path)
+        fields = sorted(set(re.findall(r'name="([a-z_]+)"', html)) - {"csrfmiddlewaretoken"})
+        print(f"  peer public form fields: {', '.join(fields)}")
+        body = urllib.parse.urlencode(
+            {
+                "csrfmiddlewaretoken": token,
+                "title": "Order __N__ arrived damaged",
+                "submitter_email": "load__C__@bench.example",
+                "body": "My order __N__ arrived today but the box was crushed and the lamp "
+                "inside is broken. Could you send a replacement or refund it?",
+            }
+        )
+        specs["peer-form"] = (
+            path,
+            "post.lua",
+            {"POST_PATH": path, "POST_BODY": body, "COOKIE": cookie_header(cookies)},
+        )
+    if "api" in only:
+        path = f"/api/v1/t/{slug}/tickets/"
+        body = json.dumps(
+            {
+                "subject": "Checkout fails (__N__)",
+                "body": "I clicked pay and nothing happened. Order __N__.",
+                "customer_email": "load__C__@bench.example",
+            }
+        )
+        specs["ours-api"] = (
+            path,
+            "post.lua",
+            {
+                "POST_PATH": path,
+                "POST_BODY": body,
+                "CONTENT_TYPE": "application/json",
+                "AUTHORIZATION": f"Api-Key {our_api_key(slug)}",
+            },
+        )
+        queue_id = psql_value(peer_db, "SELECT id FROM helpdesk_queue WHERE slug = 'support'")
+        path = "/helpdesk/api/tickets/"
+        body = json.dumps(
+            {
+                "queue": int(queue_id),
+                "title": "Checkout fails (__N__)",
+                "description": "I clicked pay and nothing happened. Order __N__.",
+                "submitter_email": "load__C__@bench.example",
+                "priority": 3,
+            }
+        )
+        specs["peer-api"] = (
+            path,
+            "post.lua",
+            {
+                "POST_PATH": path,
+                "POST_BODY": body,
+                "CONTENT_TYPE": "application/json",
+                "COOKIE": cookie_header(peer_agent),
+                "CSRF": peer_agent["csrftoken"],
+            },
+        )
+    if "dashboard" in only:
+        path = f"/t/{slug}/dashboards/"
+        specs["ours-dashboard"] = (path, "cookie_get.lua", {"COOKIE": cookie_header(ours_admin)})
+        specs["peer-dashboard"] = (
+            "/helpdesk/dashboard/",
+            "cookie_get.lua",
+            {"COOKIE": cookie_header(peer_agent)},
+        )
+
+    # Every GET answers 200 before anything is timed (a 302 to a login page would be fast).
+    probes = {
+        "ours-queue": queue_path,
+        "ours-ticket": ticket_tpl % 1,
+        "peer-open": specs.get("peer-open", ("", "", {}))[2].get("DATA_PATH"),
+        "peer-list-page": peer_list,
+        "peer-ticket": "/helpdesk/tickets/1/",
+        "ours-dashboard": f"/t/{slug}/dashboards/",
+        "peer-dashboard": "/helpdesk/dashboard/",
+    }
+    for name, (_path, _script, env) in specs.items():
+        if name not in probes:
+            continue
+        base = ours.base if name.startswith("ours") else peer.base
+        cookies = dict(x.split("=", 1) for x in env["COOKIE"].split("; "))
+        status = status_of(base, probes[name], cookies)
+        if status != 200:
+            sys.exit(f"{name}: GET {probes[name]} answered {status}, not 200")
+
+    def run(label, server, key, conns=c, duration=d):
+        path, script, env = specs[key]
+        script = str(ROOT / "benchmarks" / script) if script == "cookie_get.lua" else script
+        table = "tickets_ticket" if server is not peer else "helpdesk_ticket"
+        count_sql = f"SELECT count(*) FROM {table}"  # noqa: S608 (a fixed name)
+        creates = key.endswith(("form", "api"))
+        before = int(psql_value(server.database_url, count_sql)) if creates else 0
+        result = wrk(label, server.base + path, script, env, duration, conns)
+        waited = server.drain(server.database_url)
+        if waited > 1:
+            print(f"    (then waited {waited:.1f} s for the requests still in flight)")
+        result.extra["drain_s"] = round(waited, 1)
+        if creates:
+            # A form that fails validation answers 200 (the peer) or 400 (ours): count tickets.
+            created = int(psql_value(server.database_url, count_sql)) - before
+            result.extra["created"] = created
+            note = "" if created >= result.requests else "  FEWER TICKETS THAN RESPONSES"
+            print(f"    ({created} tickets created, {result.requests} responses counted){note}")
+        return result
+
+    print(f"\nwarm-up (3 s each; wrk -c{c})")
+    for key in specs:
+        if key.endswith(("form", "api")):
+            continue
+        server = ours if key.startswith("ours") else peer
+        run(f"warm-up {key}", server, key, duration=3)
+    if uvicorn is not None:
+        for key in ("ours-queue", "ours-ticket"):
+            run(f"warm-up uvicorn {key}", uvicorn, key, duration=3)
+
+    results: list[Result] = []
+    plan = []
+    if "queue" in only:
+        plan.append(
+            (
+                "queue",
+                [
+                    ("ours", ours, "ours-queue"),
+                    ("peer", peer, "peer-open"),
+                    ("peer page alone", peer, "peer-list-page"),
+                    ("peer data alone", peer, "peer-list-data"),
+                ],
+                c,
+            )
+        )
+    if "ticket" in only:
+        plan.append(("ticket", [("ours", ours, "ours-ticket"), ("peer", peer, "peer-ticket")], c))
+    if "form" in only:
+        plan.append(("form", [("ours", ours, "ours-form"), ("peer", peer, "peer-form")], c))
+    if "api" in only:
+        plan.append(("api", [("ours", ours, "ours-api"), ("peer", peer, "peer-api")], c))
+    if "dashboard" in only:
+        plan.append(
+            (
+                "dashboard",
+                [("ours", ours, "ours-dashboard"), ("peer", peer, "peer-dashboard")],
+                args.dashboard_connections,
+            )
+        )
+    if "layouts" in only:
+        plan.append(
+            (
+                "layout queue",
+                [("gunicorn", ours, "ours-queue"), ("uvicorn", uvicorn, "ours-queue")],
+                c,
+            )
+        )
+        plan.append(
+            (
+                "layout ticket",
+                [("gunicorn", ours, "ours-ticket"), ("uvicorn", uvicorn, "ours-ticket")],
+                c,
+            )
+        )
+
+    summary = {}
+    for figure, sides, conns in plan:
+        print(f"\n== {figure} (wrk -c{conns}, {d} s, {args.rounds} interleaved rounds)")
+        runs: dict[str, list[Result]] = {label: [] for label, _, _ in sides}
+        for round_no in range(1, args.rounds + 1):
+            for label, server, key in sides:
+                result = run(f"{figure} / {label} (round {round_no})", server, key, conns)
+                result.extra.update({"figure": figure, "side": label, "round": round_no})
+                runs[label].append(result)
+                results.append(result)
+        summary[figure] = {
+            label: (
+                statistics.median(r.rps for r in rs),
+                statistics.median(r.p50 for r in rs),
+                statistics.median(r.p99 for r in rs),
+                sum(r.bad for r in rs),
+            )
+            for label, rs in runs.items()
+        }
+    report(summary)
+    return results
+
+
+def report(summary: dict) -> None:
+    print("\n== summary (median of the rounds)")
+    for figure, sides in summary.items():
+        for label, (rps, p50, p99, bad) in sides.items():
+            unit = "opens/s" if figure == "queue" and label == "peer" else "req/s"
+            value = rps / 2 if unit == "opens/s" else rps
+            note = f"  ({bad} non-2xx/3xx: NOT VALID)" if bad else ""
+            print(
+                f"  {figure:<14} {label:<16} {value:9.2f} {unit:<8} p50 {p50:8.1f} ms  "
+                f"p99 {p99:8.1f} ms{note}"
+            )
+    print("\n== against the targets of the issue")
+    for figure in ("queue", "ticket", "form", "api"):
+        if figure not in summary:
+            continue
+        ours, peer = summary[figure]["ours"], summary[figure]["peer"]
+        peer_rate = peer[0] / 2 if figure == "queue" else peer[0]
+        target = TARGETS[figure]
+        if not peer_rate or not ours[0]:
+            print(f"  {figure:<10} n/a: a side completed no request (use a longer --duration)")
+            continue
+        ratio = ours[0] / peer_rate
+        verdict = "met" if ratio >= target else "NOT met"
+        extra = ""
+        if figure == "queue":
+            page, data = summary["queue"]["peer page alone"], summary["queue"]["peer data alone"]
+            extra = (
+                f"; peer open p50 ~{page[1] + data[1]:.0f} ms (page {page[1]:.0f} + data "
+                f"{data[1]:.0f}) vs ours {ours[1]:.0f} ms"
+            )
+        print(
+            f"  {figure:<10} ours / peer throughput = {ratio:7.2f}x  (target >= {target:g}x: "
+            f"{verdict}){extra}"
+        )
+    if "dashboard" in summary:
+        ours, peer = summary["dashboard"]["ours"], summary["dashboard"]["peer"]
+        if not peer[1] or not ours[1]:
+            print("  dashboard  n/a: a side completed no request (use a longer --duration)")
+        else:
+            ratio = ours[1] / peer[1]
+            verdict = "met" if ratio <= TARGETS["dashboard"] else "NOT met"
+            print(
+                f"  dashboard  ours / peer time (p50) = {ratio:.3f}  (target <= 0.1: {verdict}); "
+                f"p99 {ours[2] / peer[2]:.3f}"
+            )
+    for figure in ("layout queue", "layout ticket"):
+        if figure in summary:
+            g, u = summary[figure]["gunicorn"], summary[figure]["uvicorn"]
+            if g[0] and u[0]:
+                print(
+                    f"  {figure:<14} uvicorn / gunicorn throughput = {u[0] / g[0]:.2f}  "
+                    f"(p50 {u[1]:.0f} vs {g[1]:.0f} ms, p99 {u[2]:.0f} vs {g[2]:.0f} ms)"
+                )
+
+
+if __name__ == "__main__":
+    main()
