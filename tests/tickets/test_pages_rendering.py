@@ -138,6 +138,9 @@ def test_the_ticket_page_shows_the_mood_and_each_messages_analysis(client, tenan
     thread = html[html.index('id="ticket-thread"') :]
     assert "analysis-marker--" in thread and "urgency" in thread and "confusion" in thread
     assert "Correct" in thread  # agents can correct it in one click
+    # the reply box offers the help centre's articles to link (static/js/article_links.js)
+    assert 'data-article-links data-url="/t/acme/articles/links/"' in html
+    assert "js/article_links.js" in html
 
 
 def test_icon_tag_draws_known_icons_and_escapes_the_class():
