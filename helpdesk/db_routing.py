@@ -48,20 +48,30 @@ def replica_reads(tenant: Tenant) -> Iterator[None]:
             yield
             return
         replica = connections[REPLICA]
-        with transaction.atomic(using=REPLICA):
-            if replica.vendor == "postgresql":
-                with replica.cursor() as cursor:
-                    cursor.execute("SET TRANSACTION READ ONLY")
-                    cursor.execute(
-                        "SELECT set_config('app.tenant_id', %s, true), "
-                        "set_config('app.bypass_rls', 'off', true)",
-                        [str(tenant.pk)],
-                    )
-            token = _reading_from.set(REPLICA)
-            try:
+        if replica.vendor != "postgresql":
+            # No transaction-local settings to carry (and a second SQLite writer would wait).
+            with _routing_to_replica():
                 yield
-            finally:
-                _reading_from.reset(token)
+            return
+        with transaction.atomic(using=REPLICA):
+            with replica.cursor() as cursor:
+                cursor.execute("SET TRANSACTION READ ONLY")
+                cursor.execute(
+                    "SELECT set_config('app.tenant_id', %s, true), "
+                    "set_config('app.bypass_rls', 'off', true)",
+                    [str(tenant.pk)],
+                )
+            with _routing_to_replica():
+                yield
+
+
+@contextmanager
+def _routing_to_replica() -> Iterator[None]:
+    token = _reading_from.set(REPLICA)
+    try:
+        yield
+    finally:
+        _reading_from.reset(token)
 
 
 def reads_from_replica(selector: F) -> F:

@@ -22,6 +22,7 @@ from empathy_metrics.selectors.rollup import (
     tallies_for,
 )
 from empathy_metrics.selectors.settings import survey_settings_get
+from helpdesk.db_routing import reads_from_replica
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant
 from tickets.models import MessageAnalysis
@@ -203,6 +204,7 @@ def _with_extras(figures: dict, retention: dict, backlog: int | None) -> dict:
     return {**figures, "retention": retention, "backlog": {"value": backlog}}
 
 
+@reads_from_replica  # the replica when one is configured (HELPDESK_REPLICA_DATABASE_URL)
 def dashboard_data(
     *, tenant: Tenant, period: Period, filters: Filters, bucket_unit: str, now: datetime
 ) -> dict:
