@@ -144,14 +144,19 @@ class Server:
         return ports
 
     def cpu_ticks(self) -> int:
-        total = 0
-        for pid in self.pids():
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += int(fields[11]) + int(fields[12])  # utime + stime
-        return total
+        return sum(ticks_of(self.pids()).values())
+
+    def backend_pids(self) -> set[int]:
+        """PostgreSQL backends serving the server's connections."""
+        ports = self.db_ports()
+        if not ports:
+            return set()
+        in_list = ",".join(str(p) for p in sorted(ports))  # integers from /proc
+        out = psql_value(
+            self.database_url,
+            f"SELECT pid FROM pg_stat_activity WHERE client_port IN ({in_list})",  # noqa: S608
+        )
+        return {int(x) for x in out.split()}
 
     def drain(self, database_url: str, timeout: float = 300) -> float:
         """Wait until the requests still in flight when wrk stopped are done (a slow page goes on
@@ -183,6 +188,18 @@ class Server:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def ticks_of(pids: set[int]) -> dict[int, int]:
+    """CPU time (user + system, in clock ticks) of each process that still exists."""
+    found = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[pid] = int(fields[11]) + int(fields[12])
+    return found
 
 
 # --- HTTP helpers -------------------------------------------------------------------------------
@@ -333,6 +350,73 @@ def wrk(
     return result
 
 
+TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def http_requests(spec: tuple[str, str, dict], base: str, i: int) -> list[urllib.request.Request]:
+    """The request(s) that one wrk request of this spec sends, for the i-th time (one "open" of
+    the peer's list is its two requests)."""
+    path, script, env = spec
+    headers = {"Cookie": env["COOKIE"]} if env.get("COOKIE") else {}
+    if script.endswith("random_page.lua"):
+        number = (i * 7919) % int(env["MAX_ID"]) + 1  # spread over the tickets
+        return [urllib.request.Request(base + env["PATH_TEMPLATE"] % number, headers=headers)]
+    if script.endswith("page_and_data.lua"):
+        xhr = {**headers, "X-Requested-With": "XMLHttpRequest", "Accept": "application/json"}
+        return [
+            urllib.request.Request(base + env["PAGE_PATH"], headers=headers),
+            urllib.request.Request(base + env["DATA_PATH"], headers=xhr),
+        ]
+    if script.endswith("post.lua"):
+        headers["Content-Type"] = env.get("CONTENT_TYPE", "application/x-www-form-urlencoded")
+        if env.get("AUTHORIZATION"):
+            headers["Authorization"] = env["AUTHORIZATION"]
+        if env.get("CSRF"):
+            headers["X-CSRFToken"] = env["CSRF"]
+        n = f"{int(time.time())}9{i:07d}"
+        body = env["POST_BODY"].replace("__N__", n).replace("__C__", str(i % 5000))
+        return [
+            urllib.request.Request(base + env["POST_PATH"], data=body.encode(), headers=headers)
+        ]
+    return [urllib.request.Request(base + path, headers=headers)]
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def cpu_cost(server: Server, spec: tuple, count: int, max_seconds: float) -> dict:
+    """One request at a time (so nothing waits in a queue and nothing is left in flight): the
+    server's CPU per request, its worker processes plus their PostgreSQL backends, and the
+    wall time. CPU is what a request costs whatever the machine's load; two free cores serve
+    about 2,000 / cpu_ms requests a second."""
+    opener = urllib.request.build_opener(NoRedirect)
+    server.drain(server.database_url)
+    procs, backends = server.pids(), server.backend_pids()
+    start = ticks_of(procs | backends)
+    walls, done = [], 0
+    started = time.monotonic()
+    while done < count and time.monotonic() - started < max_seconds:
+        t0 = time.monotonic()
+        for request in http_requests(spec, server.base, done):
+            try:
+                opener.open(request, timeout=120).read()
+            except urllib.error.HTTPError as error:
+                if error.code >= 400:
+                    sys.exit(f"{request.full_url} answered {error.code} in the CPU measurement")
+        walls.append((time.monotonic() - t0) * 1000)
+        done += 1
+    backends |= server.backend_pids()
+    end = ticks_of(procs | backends)
+    used = sum(end[p] - start.get(p, 0) for p in end)
+    return {
+        "requests": done,
+        "cpu_ms": used * TICK_MS / done,
+        "wall_p50_ms": statistics.median(walls),
+    }
+
+
 # --- our side -----------------------------------------------------------------------------------
 
 
@@ -441,6 +525,10 @@ def main() -> None:
     )
     parser.add_argument("--no-layouts", action="store_true")
     parser.add_argument("--no-build-rollups", action="store_true")
+    parser.add_argument(
+        "--cpu-requests", type=int, default=20, help="sequential requests per side (0: none)"
+    )
+    parser.add_argument("--cpu-seconds", type=float, default=60, help="at most, per side")
     parser.add_argument("--json", help="also write every run here")
     args = parser.parse_args()
     only = set(args.only.split(","))
@@ -809,17 +897,43 @@ def measure(args, only, slug, ours, peer, uvicorn, peer_db) -> list[Result]:
             )
             for label, rs in runs.items()
         }
-    report(summary)
+
+    costs: dict[str, dict[str, dict]] = {}
+    if args.cpu_requests:
+        print(
+            f"\n== server CPU per request, one request at a time (up to {args.cpu_requests} "
+            f"requests or {args.cpu_seconds} s per side; workers + their PostgreSQL backends)"
+        )
+        for figure, sides, _conns in plan:
+            for label, server, key in sides:
+                if label in ("peer page alone", "peer data alone"):
+                    continue
+                cost = cpu_cost(server, specs[key], args.cpu_requests, args.cpu_seconds)
+                costs.setdefault(figure, {})[label] = cost
+                unit = "open" if key == "peer-open" else "request"
+                print(
+                    f"  {figure:<14} {label:<10} {cost['cpu_ms']:8.1f} ms CPU per {unit:<8} "
+                    f"(~{2000 / cost['cpu_ms']:7.1f}/s on 2 free cores)  wall p50 "
+                    f"{cost['wall_p50_ms']:8.1f} ms  ({cost['requests']} sequential)",
+                    flush=True,
+                )
+                results.append(
+                    Result(f"cpu {figure} / {label}", 0, 0, 0, cost["requests"], 0, "",
+                           loadavg(), loadavg(), {"figure": figure, "side": label, **cost})
+                )  # fmt: skip
+    report(summary, costs)
     return results
 
 
-def report(summary: dict) -> None:
+def report(summary: dict, costs: dict) -> None:
     print("\n== summary (median of the rounds)")
     for figure, sides in summary.items():
         for label, (rps, p50, p99, bad) in sides.items():
             unit = "opens/s" if figure == "queue" and label == "peer" else "req/s"
             value = rps / 2 if unit == "opens/s" else rps
             note = f"  ({bad} non-2xx/3xx: NOT VALID)" if bad else ""
+            if unit == "opens/s":
+                note += "  (latencies: page and data requests mixed)"
             print(
                 f"  {figure:<14} {label:<16} {value:9.2f} {unit:<8} p50 {p50:8.1f} ms  "
                 f"p99 {p99:8.1f} ms{note}"
@@ -839,6 +953,7 @@ def report(summary: dict) -> None:
         extra = ""
         if figure == "queue":
             page, data = summary["queue"]["peer page alone"], summary["queue"]["peer data alone"]
+        if figure == "queue" and page[0] and data[0]:
             extra = (
                 f"; peer open p50 ~{page[1] + data[1]:.0f} ms (page {page[1]:.0f} + data "
                 f"{data[1]:.0f}) vs ours {ours[1]:.0f} ms"
@@ -858,6 +973,30 @@ def report(summary: dict) -> None:
                 f"  dashboard  ours / peer time (p50) = {ratio:.3f}  (target <= 0.1: {verdict}); "
                 f"p99 {ours[2] / peer[2]:.3f}"
             )
+    if costs:
+        print("\n== the same targets from the server's CPU per request (independent of the load)")
+    for figure in ("queue", "ticket", "form", "api"):
+        if figure in costs:
+            ours, peer = costs[figure]["ours"]["cpu_ms"], costs[figure]["peer"]["cpu_ms"]
+            ratio = peer / ours
+            verdict = "met" if ratio >= TARGETS[figure] else "NOT met"
+            print(
+                f"  {figure:<10} peer / ours CPU = {ratio:7.2f}x  (target >= {TARGETS[figure]:g}x:"
+                f" {verdict}; {ours:.1f} vs {peer:.1f} ms)"
+            )
+    if "dashboard" in costs:
+        ours, peer = costs["dashboard"]["ours"], costs["dashboard"]["peer"]
+        ratio = ours["wall_p50_ms"] / peer["wall_p50_ms"]
+        verdict = "met" if ratio <= TARGETS["dashboard"] else "NOT met"
+        print(
+            f"  dashboard  ours / peer time, one at a time (p50) = {ratio:.3f}  (target <= 0.1: "
+            f"{verdict}; {ours['wall_p50_ms']:.0f} vs {peer['wall_p50_ms']:.0f} ms; CPU "
+            f"{ours['cpu_ms']:.0f} vs {peer['cpu_ms']:.0f} ms)"
+        )
+    for figure in ("layout queue", "layout ticket"):
+        if figure in costs:
+            g, u = costs[figure]["gunicorn"]["cpu_ms"], costs[figure]["uvicorn"]["cpu_ms"]
+            print(f"  {figure:<14} CPU per request: gunicorn {g:.1f} ms, uvicorn {u:.1f} ms")
     for figure in ("layout queue", "layout ticket"):
         if figure in summary:
             g, u = summary[figure]["gunicorn"], summary[figure]["uvicorn"]
