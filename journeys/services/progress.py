@@ -77,6 +77,30 @@ _RUN_FIELDS = (
 )
 
 
+_LATEST_RUNS_POSTGRES = f"""
+    SELECT {", ".join(_RUN_FIELDS)} FROM journeys_journeyrun
+    WHERE tenant_id = %s AND is_latest AND journey_id = ANY(%b::bigint[])
+      AND customer_id = ANY(%b::bigint[])
+"""  # noqa: S608 (constants only)
+
+
+def _latest_runs(*, tenant: Tenant, journey_ids: list[int], customer_ids: list[int]) -> list:
+    """The latest run of each (journey, customer), as ``_RUN_FIELDS`` rows.
+
+    On PostgreSQL one prepared statement with arrays, read in binary: the default cursor reads
+    timestamps as text and parses them in Python (four per run, ~3 µs each).
+    """
+    if connection.vendor != "postgresql":
+        return list(
+            JourneyRun.objects.for_tenant(tenant)
+            .filter(is_latest=True, journey_id__in=journey_ids, customer_id__in=customer_ids)
+            .values_list(*_RUN_FIELDS)
+        )
+    with bulk_cursor(binary=True) as cursor:
+        cursor.execute(_LATEST_RUNS_POSTGRES, [tenant.pk, journey_ids, customer_ids])
+        return cursor.fetchall()
+
+
 def _run_from_row(row: tuple) -> Run:
     pk, _journey_id, _customer_id, number, entered, stage, reached, completed, last = row
     return Run(
@@ -91,20 +115,24 @@ def _run_from_row(row: tuple) -> Run:
     )
 
 
-def bulk_cursor():
+def bulk_cursor(*, binary: bool = False):
     """A cursor for the set-based statements with array parameters.
 
     On PostgreSQL: a server-side-binding psycopg cursor on Django's connection (same transaction,
     still logged by Django). The project's default cursor binds on the client, which turns every
-    array into an escaped text literal in Python: about 15 ms per batch of 500 events. Elsewhere:
-    Django's usual cursor.
+    array into an escaped text literal in Python: about 15 ms per batch of 500 events. With
+    ``binary``, results come in binary (psycopg's C loaders: no text timestamps parsed in
+    Python). Elsewhere: Django's usual cursor.
     """
     if connection.vendor != "postgresql":
         return connection.cursor()
     import psycopg
 
     connection.ensure_connection()
-    return connection._prepare_cursor(psycopg.Cursor(connection.connection))
+    cursor = psycopg.Cursor(connection.connection)
+    if binary:
+        cursor.format = psycopg.pq.Format.BINARY
+    return connection._prepare_cursor(cursor)
 
 
 def _values(count: int, columns: int) -> str:
@@ -389,13 +417,11 @@ def progress_apply_events(
     stats["pairs"] = len(new_events)
     latest = {
         (row[1], row[2]): row
-        for row in JourneyRun.objects.for_tenant(tenant)
-        .filter(
-            is_latest=True,
-            journey_id__in=list(rules),
-            customer_id__in=sorted({c for _j, c in new_events}),
+        for row in _latest_runs(
+            tenant=tenant,
+            journey_ids=list(rules),
+            customer_ids=sorted({c for _j, c in new_events}),
         )
-        .values_list(*_RUN_FIELDS)
     }
     writer = _Writer(tenant)
     recompute: set[tuple[int, int]] = set()
