@@ -345,6 +345,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "helpdesk.tenancy.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "helpdesk.tenancy.api.errors.exception_handler",
+    "DEFAULT_METADATA_CLASS": "helpdesk.tenancy.api.metadata.ApiMetadata",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
+from helpdesk.tenancy.api.schema import ErrorSerializer
 from helpdesk.tenancy.api.throttling import TenantScopedRateThrottle
 from helpdesk.tenancy.api.views import TenantApiView
 from helpdesk.tenancy.policy import Perm
@@ -117,7 +123,16 @@ class EventIngestApi(TenantApiView):
         return self.get_paginated_response(self.EventOutputSerializer(page, many=True).data)
 
     @extend_schema(
-        request=InputSerializer, responses={200: OutputSerializer, 400: OutputSerializer}
+        request=InputSerializer,
+        responses={
+            200: OutputSerializer,
+            # Every event refused (the result), or a batch that is not one (the error shape).
+            400: PolymorphicProxySerializer(
+                component_name="EventIngestRefusal",
+                serializers=[OutputSerializer, ErrorSerializer],
+                resource_type_field_name=None,
+            ),
+        },
     )
     def post(self, request, tenant_slug: str):
         length = request.META.get("CONTENT_LENGTH") or "0"
@@ -192,6 +207,7 @@ class JourneyListApi(TenantApiView):
     def get_tenant_queryset(self):
         return Journey.objects.for_tenant(self.tenant).prefetch_related("stages")
 
+    @extend_schema(responses=OutputSerializer(many=True))
     def get(self, request, tenant_slug: str):
         return Response(self.OutputSerializer(self.get_queryset(), many=True).data)
 
