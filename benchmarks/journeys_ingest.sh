@@ -18,6 +18,8 @@ PORT=${PORT:-8110}
 DURATION=${DURATION:-60s}
 CONNECTIONS=${CONNECTIONS:-4}
 export BATCH=${BATCH:-500} CUSTOMERS=${CUSTOMERS:-500000}
+# A benchmark sends more batches than the per-tenant abuse limit allows (3,000/minute by default).
+export HELPDESK_RATE_EVENTS=${HELPDESK_RATE_EVENTS:-1000000/minute}
 SLUG=${JOURNEYS_BENCH_SLUG:-jbench}
 BASE="http://127.0.0.1:${PORT}"
 
