@@ -6,13 +6,16 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tickets.analysis import get_analyser
+from tickets.analysis.analyser import HEAD_PHRASE, combine_signals
+from tickets.analysis.head import SignalHead
 from tickets.analysis.keywords import extract_keywords, normalise_words
 from tickets.analysis.language import detect_language
 from tickets.analysis.lexicon import SupportVader
-from tickets.analysis.signals import detect_signals, present
+from tickets.analysis.signals import SIGNAL_NAMES, detect_signals, detect_signals_detail, present
 from tickets.analysis.text import prepare, strip_quoted
 
 
@@ -64,6 +67,94 @@ def test_each_signal_is_found_in_crafted_sentences(text, signal):
 )
 def test_negation_removes_the_signal(text, signal):
     assert signal not in signals_of(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "signal"),
+    [
+        ("That's the last straw with your billing.", "frustration"),
+        ("I've had it with these delays.", "frustration"),
+        ("Oh great, the update deleted my settings again.", "frustration"),
+        ("Amazing job, guys. You lost my order twice now.", "frustration"),
+        ("Once again I took a day off for nothing.", "frustration"),
+        ("Why is it so hard to get a refund from you?", "frustration"),
+        ("I'm puzzled by the new invoice layout.", "confusion"),
+        (
+            "What's the difference between a draft and a template? Not sure which to use.",
+            "confusion",
+        ),
+        ("Our shop opens in 20 minutes and the card reader is dead.", "urgency"),
+        ("The filing is due on 12 March and the export still fails.", "urgency"),
+        ("Three days without heating, we have small children.", "urgency"),
+        ("Our website was hacked this morning.", "urgency"),
+        ("We're thinking of cancelling after this month.", "churn_risk"),
+        ("We've decided to go with a competitor next year.", "churn_risk"),
+        ("After five years we're leaving.", "churn_risk"),
+        ("Very grateful for your help yesterday.", "gratitude"),
+    ],
+)
+def test_round_four_phrasings_are_found(text, signal):
+    assert signal in signals_of(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "signal"),
+    [
+        ("Great, it works now. Thanks!", "frustration"),  # praise, nothing sarcastic
+        ("No rush, whenever convenient.", "urgency"),
+        ("Another outage this month, I'm tired of apologising.", "urgency"),  # not time pressure
+        ("Two weeks without internet, I'm cancelling my contract.", "urgency"),  # leaving
+        ("I'll cancel the booking for Friday and rebook.", "churn_risk"),  # one booking
+        ("I'm done explaining this, nobody reads my emails.", "churn_risk"),
+        ("Oh great, the update deleted my settings again.", "gratitude"),  # sarcasm
+    ],
+)
+def test_round_four_rules_keep_their_precision(text, signal):
+    assert signal not in signals_of(text)
+
+
+def test_vetoed_signals_are_the_ones_the_text_rules_out():
+    _signals, vetoed = detect_signals_detail(prepare("No rush, and I'm not cancelling."))
+    assert {"urgency", "churn_risk"} <= vetoed
+    signals, vetoed = detect_signals_detail(
+        prepare("URGENT: the site is down and we are losing sales. No rush on the invoice.")
+    )
+    assert signals["urgency"]["score"] >= 0.5 and "urgency" not in vetoed  # present after all
+
+
+def _head(thresholds):
+    return SignalHead(
+        names=SIGNAL_NAMES,
+        weights=np.zeros((1, 5)),
+        bias=np.zeros(5),
+        mean=np.zeros(1),
+        scale=np.ones(1),
+        thresholds=np.array(thresholds, dtype=float),
+        version="test",
+    )
+
+
+def test_the_signal_head_adds_what_the_rules_missed_but_never_what_they_ruled_out():
+    signals, vetoed = detect_signals_detail(prepare("No rush. The export screen is odd."))
+    p = np.array([0.95, 0.3, 0.97, 0.99, 0.2])  # frustration, confusion, urgency, gratitude, churn
+    combined = combine_signals(signals, vetoed, p, _head([0.9, 0.9, 0.9, 2.0, 0.9]))
+    assert combined["frustration"]["score"] >= 0.5
+    assert combined["frustration"]["phrases"] == [HEAD_PHRASE]
+    assert combined["urgency"]["score"] < 0.5  # "no rush" rules it out
+    assert combined["gratitude"]["score"] < 0.5  # threshold above 1: the head is not used
+    assert combined["confusion"]["score"] < 0.5  # below its threshold
+    # a signal the rules found keeps the rules' score and phrases
+    signals, vetoed = detect_signals_detail(prepare("This is ridiculous."))
+    combined = combine_signals(signals, vetoed, p, _head([0.9] * 5))
+    assert combined["frustration"] == signals["frustration"]
+
+
+def test_the_shipped_signal_head_matches_the_analyser(analyser):
+    head = SignalHead.load()
+    assert head is not None and head.names == SIGNAL_NAMES
+    assert head.version == analyser.model_version
+    assert head.weights.shape == (384 + 4, len(SIGNAL_NAMES))
+    assert analyser.signal_head is not None
 
 
 def test_intensity_raises_the_score():

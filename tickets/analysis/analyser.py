@@ -3,7 +3,8 @@
 Pipeline for one message: strip quoted history and signatures -> detect the language (non-English
 is stored and marked, not scored) -> support signals (rules) -> VADER with the support lexicon ->
 MiniLM sentence embedding (numpy) -> the trained head gives the label and a score in [-1, 1]
-(P(positive) - P(negative)) -> keyphrases. ``analyse_batch`` runs the encoder on the whole batch
+(P(positive) - P(negative)); the signal head adds a signal the rules missed when the embedding
+is confident and the rules did not rule it out -> keyphrases. ``analyse_batch`` runs the encoder on the whole batch
 at once, which is where the time goes.
 """
 
@@ -16,15 +17,19 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from tickets.analysis.head import HEAD_PATH, LABELS, Head
+from tickets.analysis.head import HEAD_PATH, LABELS, SIGNAL_HEAD_PATH, Head, SignalHead
 from tickets.analysis.keywords import extract_keywords, normalise_words
 from tickets.analysis.language import detect_language
 from tickets.analysis.lexicon import SupportVader
-from tickets.analysis.signals import SIGNAL_NAMES, detect_signals
+from tickets.analysis.signals import PRESENT_AT, SIGNAL_NAMES, detect_signals_detail
 from tickets.analysis.text import prepare
 
 SUPPORTED_LANGUAGES = frozenset({"en"})
 EXTRA_FEATURES = 4 + len(SIGNAL_NAMES) + 4
+EMBEDDING_SIZE = 384
+SHAPE_FEATURES = 4  # the last four extra features
+# The phrase shown (on hover) for a signal found by the signal head rather than by a rule.
+HEAD_PHRASE = "(the message as a whole)"
 
 
 @dataclass
@@ -61,27 +66,68 @@ def extra_features(text: str, vader: dict[str, float], signals: dict[str, dict])
     ]
 
 
+def signal_features(features: np.ndarray) -> np.ndarray:
+    """The signal head's input: the sentence embedding and the shape features (no rule scores)."""
+    return np.hstack([features[:, :EMBEDDING_SIZE], features[:, -SHAPE_FEATURES:]])
+
+
+def combine_signals(
+    signals: dict[str, dict],
+    vetoed: frozenset[str],
+    probabilities: np.ndarray | None,
+    head: SignalHead | None,
+) -> dict[str, dict]:
+    """The rules' signals, plus those the signal head is confident about (at or above the
+    signal's threshold) and the rules did not rule out. Such a signal gets a score between 0.5
+    and 1 (its probability rescaled from [threshold, 1]) and the phrase ``HEAD_PHRASE``."""
+    if head is None or probabilities is None:
+        return signals
+    out = {name: dict(value) for name, value in signals.items()}
+    for column, name in enumerate(head.names):
+        threshold = float(head.thresholds[column])
+        p = float(probabilities[column])
+        current = out.get(name, {"score": 0.0, "phrases": []})
+        if threshold > 1 or p < threshold or name in vetoed or current["score"] >= PRESENT_AT:
+            continue
+        score = PRESENT_AT + (1 - PRESENT_AT) * (p - threshold) / max(1 - threshold, 1e-6)
+        out[name] = {
+            "score": round(min(max(score, PRESENT_AT), 0.999), 3),
+            "phrases": [*current["phrases"], HEAD_PHRASE],
+        }
+    return out
+
+
 class Analyser:
-    def __init__(self, *, encoder=None, head: Head | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        encoder=None,
+        head: Head | None = None,
+        signal_head: SignalHead | bool | None = True,
+    ) -> None:
+        """``signal_head``: a head, None for rules only, or True to load the shipped one (if
+        the file exists)."""
         if encoder is None:
             from tickets.analysis.encoder import MiniLmEncoder
 
             encoder = MiniLmEncoder()
         self.encoder = encoder
         self.head = head or Head.load(HEAD_PATH)
+        self.signal_head = SignalHead.load(SIGNAL_HEAD_PATH) if signal_head is True else signal_head
         self.vader = SupportVader()
         self.model_version = self.head.version
 
-    def features(self, prepared: list[str]) -> tuple[np.ndarray, list[dict]]:
-        """Feature rows for prepared texts, and the signals found on the way."""
-        embeddings = self.encoder.encode(prepared) if prepared else np.zeros((0, 384))
-        extras, all_signals = [], []
+    def features(self, prepared: list[str]) -> tuple[np.ndarray, list[dict], list[frozenset[str]]]:
+        """Feature rows for prepared texts, the rules' signals and what the rules ruled out."""
+        embeddings = self.encoder.encode(prepared) if prepared else np.zeros((0, EMBEDDING_SIZE))
+        extras, all_signals, all_vetoed = [], [], []
         for text in prepared:
-            signals = detect_signals(text)
+            signals, vetoed = detect_signals_detail(text)
             all_signals.append(signals)
+            all_vetoed.append(vetoed)
             extras.append(extra_features(text, self.vader.scores(text), signals))
         extra = np.asarray(extras, dtype=np.float32).reshape(len(prepared), EXTRA_FEATURES)
-        return np.hstack([embeddings, extra]), all_signals
+        return np.hstack([embeddings, extra]), all_signals, all_vetoed
 
     def analyse(self, text: str, *, stop_words=(), product_words=()) -> Analysis:
         return self.analyse_batch([text], stop_words=stop_words, product_words=product_words)[0]
@@ -102,14 +148,24 @@ class Analyser:
             for i in range(len(texts))
         ]
         if scored:
-            features, signals = self.features([prepared[i] for i in scored])
+            features, signals, vetoed = self.features([prepared[i] for i in scored])
             probabilities = self.head.probabilities(features)
+            signal_p = (
+                self.signal_head.probabilities(signal_features(features))
+                if self.signal_head is not None
+                else None
+            )
             for row, i in enumerate(scored):
                 p = probabilities[row]
                 result = results[i]
                 result.sentiment_label = LABELS[int(np.argmax(p))]
                 result.sentiment_score = round(float(p[2] - p[0]), 4)
-                result.signals = signals[row]
+                result.signals = combine_signals(
+                    signals[row],
+                    vetoed[row],
+                    None if signal_p is None else signal_p[row],
+                    self.signal_head,
+                )
                 result.keywords = extract_keywords(prepared[i], extra_stop_words=extra_stop)
         return results
 
