@@ -513,7 +513,9 @@ def psql_value(url: str, sql: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Our helpdesk against django-helpdesk.")
     parser.add_argument("--duration", type=int, default=30, help="seconds per wrk run")
-    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds per figure")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="interleaved wrk rounds per figure (0: CPU only)"
+    )
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--dashboard-connections", type=int, default=2)
     parser.add_argument("--slug", default="bench")
@@ -823,7 +825,7 @@ def measure(args, only, slug, ours, peer, uvicorn, peer_db) -> list[Result]:
             print(f"    ({created} tickets created, {result.requests} responses counted){note}")
         return result
 
-    print(f"\nwarm-up (3 s each; wrk -c{c})")
+    print(f"\nwarm-up (3 s each; wrk -c{c}; fills our row and page caches as in steady use)")
     for key in specs:
         if key.endswith(("form", "api")):
             continue
@@ -879,7 +881,7 @@ def measure(args, only, slug, ours, peer, uvicorn, peer_db) -> list[Result]:
         )
 
     summary = {}
-    for figure, sides, conns in plan:
+    for figure, sides, conns in plan if args.rounds else []:
         print(f"\n== {figure} (wrk -c{conns}, {d} s, {args.rounds} interleaved rounds)")
         runs: dict[str, list[Result]] = {label: [] for label, _, _ in sides}
         for round_no in range(1, args.rounds + 1):
@@ -926,6 +928,20 @@ def measure(args, only, slug, ours, peer, uvicorn, peer_db) -> list[Result]:
 
 
 def report(summary: dict, costs: dict) -> None:
+    if summary:
+        report_wrk(summary)
+    report_cpu(costs)
+    for figure in ("layout queue", "layout ticket"):
+        if figure in summary:
+            g, u = summary[figure]["gunicorn"], summary[figure]["uvicorn"]
+            if g[0] and u[0]:
+                print(
+                    f"  {figure:<14} uvicorn / gunicorn throughput = {u[0] / g[0]:.2f}  "
+                    f"(p50 {u[1]:.0f} vs {g[1]:.0f} ms, p99 {u[2]:.0f} vs {g[2]:.0f} ms)"
+                )
+
+
+def report_wrk(summary: dict) -> None:
     print("\n== summary (median of the rounds)")
     for figure, sides in summary.items():
         for label, (rps, p50, p99, bad) in sides.items():
@@ -973,6 +989,9 @@ def report(summary: dict, costs: dict) -> None:
                 f"  dashboard  ours / peer time (p50) = {ratio:.3f}  (target <= 0.1: {verdict}); "
                 f"p99 {ours[2] / peer[2]:.3f}"
             )
+
+
+def report_cpu(costs: dict) -> None:
     if costs:
         print("\n== the same targets from the server's CPU per request (independent of the load)")
     for figure in ("queue", "ticket", "form", "api"):
@@ -997,14 +1016,6 @@ def report(summary: dict, costs: dict) -> None:
         if figure in costs:
             g, u = costs[figure]["gunicorn"]["cpu_ms"], costs[figure]["uvicorn"]["cpu_ms"]
             print(f"  {figure:<14} CPU per request: gunicorn {g:.1f} ms, uvicorn {u:.1f} ms")
-    for figure in ("layout queue", "layout ticket"):
-        if figure in summary:
-            g, u = summary[figure]["gunicorn"], summary[figure]["uvicorn"]
-            if g[0] and u[0]:
-                print(
-                    f"  {figure:<14} uvicorn / gunicorn throughput = {u[0] / g[0]:.2f}  "
-                    f"(p50 {u[1]:.0f} vs {g[1]:.0f} ms, p99 {u[2]:.0f} vs {g[2]:.0f} ms)"
-                )
 
 
 if __name__ == "__main__":
