@@ -132,6 +132,21 @@ class NpsAnswerForm(forms.Form):
         return [self[f"extra_{question['id']}"] for question in self.extra_questions]
 
 
+class CsatAnswerForm(NpsAnswerForm):
+    """The emailed CSAT survey: 1-5 (pre-selected from the link), an optional comment, and the
+    tenant's extra questions."""
+
+    score = forms.TypedChoiceField(
+        choices=[(str(n), str(n)) for n in range(1, 6)], coerce=int, widget=forms.RadioSelect
+    )
+    comment = forms.CharField(
+        label="Anything you would like to add?",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4, "class": "input"}),
+    )
+
+
 class FeedbackForm(forms.Form):
     body = forms.CharField(
         label="Your feedback",

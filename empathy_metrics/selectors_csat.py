@@ -1,8 +1,9 @@
-"""Reads of CSAT on the customer's status page (the dashboards have their own selectors)."""
+"""Reads of CSAT for the customer's status page and the ticket page (the dashboards have their
+own selectors)."""
 
 from __future__ import annotations
 
-from empathy_metrics.models import SurveyKind, SurveyResponse, SurveySettings
+from empathy_metrics.models import SurveyKind, SurveyRequest, SurveyResponse, SurveySettings
 from helpdesk.tenancy.models import Tenant
 
 
@@ -17,4 +18,22 @@ def csat_response_for(*, tenant: Tenant, ticket_id: int, resolution: int) -> Sur
         SurveyResponse.objects.for_tenant(tenant)
         .filter(kind=SurveyKind.CSAT, ticket_id=ticket_id, resolution=resolution)
         .first()
+    )
+
+
+def csat_request_for(*, tenant: Tenant, ticket_id: int, resolution: int) -> SurveyRequest | None:
+    """The CSAT survey of this resolution of the ticket (emailed, or asked on the status page)."""
+    return (
+        SurveyRequest.objects.for_tenant(tenant)
+        .filter(kind=SurveyKind.CSAT, ticket_id=ticket_id, resolution=resolution)
+        .first()
+    )
+
+
+def csat_responses_for_ticket(*, tenant: Tenant, ticket_id: int) -> list[SurveyResponse]:
+    """Every CSAT answer of the ticket, latest resolution first."""
+    return list(
+        SurveyResponse.objects.for_tenant(tenant)
+        .filter(kind=SurveyKind.CSAT, ticket_id=ticket_id)
+        .order_by("-resolution")
     )

@@ -20,7 +20,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -29,7 +29,7 @@ from empathy_metrics.models import SurveyKind, SurveyRequest, SurveyResponse, Su
 from empathy_metrics.periods import zone
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant
-from tickets.models import Customer, Ticket
+from tickets.models import Customer, Status, Ticket
 from tickets.services import customer_get_or_create
 
 logger = logging.getLogger(__name__)
@@ -180,27 +180,34 @@ def nps_due_customers(*, tenant: Tenant, now: datetime, limit: int = BATCH_PER_R
         )
 
 
-def _send_survey_email(*, tenant: Tenant, survey_request: SurveyRequest, reminder: bool) -> None:
+def send_survey_email(*, tenant: Tenant, survey_request: SurveyRequest, reminder: bool) -> None:
+    """Email an NPS or CSAT survey (one link per score), after commit."""
     customer = survey_request.customer
     config = _settings(tenant)
+    if survey_request.kind == SurveyKind.CSAT:
+        prefix, question, scores = "csat", config.csat_question, range(1, 6)
+    else:
+        prefix, question, scores = "nps", config.nps_question, range(11)
     context = {
         "tenant": tenant,
         "customer": customer,
-        "question": config.nps_question,
+        "question": question,
+        "scale": config.csat_scale,
+        "ticket": survey_request.ticket,
         "link": survey_link(survey_request=survey_request),
         "score_links": [
-            (score, survey_link(survey_request=survey_request, score=score)) for score in range(11)
+            (score, survey_link(survey_request=survey_request, score=score)) for score in scores
         ],
         "reminder": reminder,
     }
-    subject = render_to_string("empathy_metrics/email/nps_subject.txt", context).strip()
+    subject = render_to_string(f"empathy_metrics/email/{prefix}_subject.txt", context).strip()
     message = EmailMultiAlternatives(
         subject=subject,
-        body=render_to_string("empathy_metrics/email/nps_body.txt", context),
+        body=render_to_string(f"empathy_metrics/email/{prefix}_body.txt", context),
         to=[customer.email],
     )
     message.attach_alternative(
-        render_to_string("empathy_metrics/email/nps_body.html", context), "text/html"
+        render_to_string(f"empathy_metrics/email/{prefix}_body.html", context), "text/html"
     )
 
     def send() -> None:
@@ -225,7 +232,7 @@ def nps_request_send(
         survey_request = SurveyRequest.objects.create(
             tenant=tenant, kind=SurveyKind.NPS, customer=customer, sent_at=now
         )
-        _send_survey_email(tenant=tenant, survey_request=survey_request, reminder=False)
+        send_survey_email(tenant=tenant, survey_request=survey_request, reminder=False)
     return survey_request
 
 
@@ -241,7 +248,8 @@ def nps_schedule_run(*, tenant: Tenant, now: datetime | None = None) -> int:
 
 
 def survey_reminders_send(*, tenant: Tenant, now: datetime | None = None) -> int:
-    """One reminder for NPS surveys unanswered ``reminder_after_hours`` after sending."""
+    """One reminder for NPS and CSAT surveys unanswered ``reminder_after_hours`` after sending
+    (a CSAT survey only while its resolution stands: not once the ticket was reopened)."""
     now = now or timezone.now()
     with tenant_context(tenant):
         config = _settings(tenant)
@@ -251,27 +259,33 @@ def survey_reminders_send(*, tenant: Tenant, now: datetime | None = None) -> int
             SurveyRequest.objects.for_tenant(tenant)
             .select_for_update(skip_locked=True, of=("self",))
             .filter(
-                kind=SurveyKind.NPS,
+                Q(kind=SurveyKind.NPS)
+                | Q(
+                    kind=SurveyKind.CSAT,
+                    ticket__status__in=(Status.SOLVED, Status.CLOSED),
+                    ticket__reopen_count=F("resolution"),
+                ),
                 answered_at__isnull=True,
                 reminded_at__isnull=True,
                 sent_at__lte=now - timedelta(hours=config.reminder_after_hours),
                 sent_at__gte=now - timedelta(days=REMIND_WITHIN_DAYS),
             )
             .exclude(customer__email="")
-            .select_related("customer")
+            .select_related("customer", "ticket")
             .order_by("sent_at")[:BATCH_PER_RUN]
         )
         for survey_request in due:
             survey_request.reminded_at = now
             survey_request.save(update_fields=["reminded_at"])
-            _send_survey_email(tenant=tenant, survey_request=survey_request, reminder=True)
+            send_survey_email(tenant=tenant, survey_request=survey_request, reminder=True)
     return len(due)
 
 
 # --- answers ---------------------------------------------------------------------------------
 
 
-def _extra_answers(config: SurveySettings, answers: dict | None) -> dict:
+def extra_answers_clean(config: SurveySettings, answers: dict | None) -> dict:
+    """The answers to the tenant's extra questions (``{question id: rating or text}``)."""
     answers = answers or {}
     cleaned = {}
     for question in config.extra_questions or []:
@@ -322,7 +336,7 @@ def nps_response_submit(
             .get(pk=survey_request.pk, kind=SurveyKind.NPS)
         )
         config = _settings(tenant)
-        extras = _extra_answers(config, extra_answers)
+        extras = extra_answers_clean(config, extra_answers)
         response = (
             SurveyResponse.objects.for_tenant(tenant)
             .filter(request=survey_request, kind=SurveyKind.NPS)

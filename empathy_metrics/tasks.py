@@ -20,6 +20,7 @@ from helpdesk.tenancy.tasks import TenantTask
 logger = logging.getLogger(__name__)
 
 ROLLUP_EVERY_SECONDS = 300.0
+CSAT_EVERY_SECONDS = 300.0
 HOURLY = 3600.0
 
 BEAT_SCHEDULE = {
@@ -27,6 +28,11 @@ BEAT_SCHEDULE = {
         "task": "empathy_metrics.metrics_rollup_fanout",
         "schedule": ROLLUP_EVERY_SECONDS,
         "options": {"expires": ROLLUP_EVERY_SECONDS - 10},
+    },
+    "empathy-metrics-csat": {
+        "task": "empathy_metrics.csat_send_fanout",
+        "schedule": CSAT_EVERY_SECONDS,
+        "options": {"expires": CSAT_EVERY_SECONDS - 10},
     },
     "empathy-metrics-surveys": {
         "task": "empathy_metrics.survey_schedule_fanout",
@@ -99,6 +105,22 @@ def survey_schedule_fanout_task() -> int:
     for tenant_id in due:
         survey_schedule_task.apply_async(args=[tenant_id], expires=HOURLY)
     return len(due)
+
+
+@shared_task(base=TenantTask, name="empathy_metrics.csat_send")
+def csat_send_task(tenant_id: int) -> int:
+    from empathy_metrics.services import csat_requests_send_due
+
+    return csat_requests_send_due(tenant=current_tenant(), now=timezone.now())
+
+
+@shared_task(name="empathy_metrics.csat_send_fanout")
+def csat_send_fanout_task() -> int:
+    """Periodic (beat, every 5 minutes): the automatic CSAT emails of recently solved tickets."""
+    tenant_ids = _tenant_ids("csat survey fan-out")
+    for tenant_id in tenant_ids:
+        csat_send_task.apply_async(args=[tenant_id], expires=CSAT_EVERY_SECONDS)
+    return len(tenant_ids)
 
 
 @shared_task(base=TenantTask, name="empathy_metrics.survey_response_analyse")

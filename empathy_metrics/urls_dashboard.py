@@ -3,7 +3,7 @@
 
 from django.urls import path
 
-from empathy_metrics import views_admin, views_agent, views_dashboard, views_digest
+from empathy_metrics import views_admin, views_agent, views_csat, views_dashboard, views_digest
 
 app_name = "metrics"
 
@@ -20,4 +20,5 @@ urlpatterns = [
     path("me/metrics/", views_agent.my_metrics, name="my-metrics"),
     path("me/metrics/export.csv", views_agent.my_metrics_export, name="my-metrics-export"),
     path("admin/surveys/", views_admin.survey_settings, name="survey-settings"),
+    path("tickets/<int:number>/csat/", views_csat.csat_send, name="csat-send"),
 ]

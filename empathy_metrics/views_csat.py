@@ -1,4 +1,5 @@
-"""The CSAT answer from the customer's status page (``POST /feedback/csat/<token>/``).
+"""CSAT: the answer from the customer's status page (``POST /feedback/csat/<token>/``), and the
+agents' "send the CSAT survey" button of the ticket page (``POST /t/<slug>/tickets/<n>/csat/``).
 
 The status link's token binds the tenant and the ticket: the view resolves it through the
 tickets app, enters the tenant's scope, and calls ``csat_response_submit``. With the page's script
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,9 +18,12 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
-from empathy_metrics.services import csat_response_submit
+from empathy_metrics.services import csat_request_send, csat_response_submit
 from empathy_metrics.templatetags.empathy_tags import csat_form
 from helpdesk.tenancy.context import tenant_context
+from helpdesk.tenancy.decorators import tenant_view
+from helpdesk.tenancy.policy import Perm
+from tickets.selectors import ticket_get_by_number
 from tickets.selectors_status import status_link_resolve, status_ticket_get
 
 
@@ -58,3 +62,21 @@ def csat_submit(request: HttpRequest, token: str) -> HttpResponse:
     else:
         messages.success(request, gettext("Thank you for your feedback!"))
     return redirect(reverse("status:page", args=[link.token]) + "#feedback")
+
+
+@tenant_view(Perm.TICKETS_WORK)
+@require_POST
+def csat_send(request: HttpRequest, tenant_slug: str, number: int) -> HttpResponse:
+    """An agent sends the CSAT survey of the ticket's current resolution by hand."""
+    tenant = request.tenant
+    ticket = ticket_get_by_number(tenant=tenant, number=number)
+    if ticket is None:
+        raise Http404("No such ticket")
+    target = reverse("tickets:ticket-page", kwargs={"tenant_slug": tenant_slug, "number": number})
+    try:
+        csat_request_send(tenant=tenant, ticket=ticket, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(target)
+    messages.success(request, gettext("The CSAT survey is on its way to the customer."))
+    return redirect(target)

@@ -1,7 +1,13 @@
-"""Public pages: the NPS survey behind the emailed link, and feedback from the help page.
+"""Public pages: the NPS and CSAT surveys behind the emailed links, and feedback from the help
+page.
 
 No login: the survey link's signed token binds the tenant and the survey request; the feedback
-form names its helpdesk in the path. Neither page shows any of the tenant's data.
+form names its helpdesk in the path. No page shows any of the tenant's data beyond the subject
+of the customer's own ticket.
+
+The score in an emailed link (``?score=4``) is pre-selected, not saved: mail scanners open links
+before people do, and the first CSAT answer of a resolution is final. One click opens the page
+with the score chosen, the comment is optional, and "Send" saves.
 """
 
 from __future__ import annotations
@@ -11,15 +17,20 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from empathy_metrics.forms import FeedbackForm, NpsAnswerForm
+from empathy_metrics.forms import CsatAnswerForm, FeedbackForm, NpsAnswerForm
 from empathy_metrics.models import SurveyKind, SurveyRequest, SurveyResponse
 from empathy_metrics.selectors.settings import survey_settings_get
+from empathy_metrics.services import csat_response_submit
 from empathy_metrics.services_nps import feedback_submit, nps_response_submit, survey_token_read
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant
 from helpdesk.tenancy.selectors import tenant_get_by_slug
 
 INVALID_LINK = "This survey link is not valid or has expired."
+CLOSED_CSAT = (
+    "This survey is closed: the request was reopened since. You will be asked again once it is "
+    "resolved."
+)
 
 
 def _survey_request(token: str) -> tuple[Tenant, SurveyRequest]:
@@ -33,8 +44,8 @@ def _survey_request(token: str) -> tuple[Tenant, SurveyRequest]:
     with tenant_context(tenant):
         survey_request = (
             SurveyRequest.objects.for_tenant(tenant)
-            .filter(public_id=public_id, kind=SurveyKind.NPS)
-            .select_related("customer")
+            .filter(public_id=public_id, kind__in=(SurveyKind.NPS, SurveyKind.CSAT))
+            .select_related("customer", "ticket")
             .first()
         )
     if survey_request is None:
@@ -59,6 +70,8 @@ def nps_answer(request: HttpRequest, token: str) -> HttpResponse:
         return render(
             request, "empathy_metrics/survey_invalid.html", {"message": INVALID_LINK}, status=404
         )
+    if survey_request.kind == SurveyKind.CSAT:
+        return _csat_answer(request, tenant, survey_request)
     config = survey_settings_get(tenant=tenant)
     with tenant_context(tenant):
         existing = (
@@ -105,6 +118,68 @@ def nps_answer(request: HttpRequest, token: str) -> HttpResponse:
     }
     return render(
         request, "empathy_metrics/nps_survey.html", context, status=400 if form.errors else 200
+    )
+
+
+def _preselected_score(request: HttpRequest, scores: range) -> str | None:
+    raw = (request.GET.get("score") or "").strip()
+    return raw if raw.isdigit() and int(raw) in scores else None
+
+
+def _csat_answer(
+    request: HttpRequest, tenant: Tenant, survey_request: SurveyRequest
+) -> HttpResponse:
+    """The emailed CSAT survey of one ticket resolution (the first answer is final)."""
+    config = survey_settings_get(tenant=tenant)
+    questions = config.extra_questions or []
+    ticket = survey_request.ticket
+    with tenant_context(tenant):
+        existing = (
+            SurveyResponse.objects.for_tenant(tenant)
+            .filter(kind=SurveyKind.CSAT, ticket=ticket, resolution=survey_request.resolution)
+            .first()
+        )
+    context = {
+        "tenant_name": tenant.name,
+        "reference": f"{tenant.reference_prefix}-{ticket.number}" if ticket else "",
+        "subject": ticket.subject if ticket else "",
+        "question": config.csat_question,
+        "scale": config.csat_scale,
+        "answer": existing,
+    }
+    if existing is not None:
+        return render(request, "empathy_metrics/csat_survey.html", context)
+    if ticket is None or ticket.reopen_count != survey_request.resolution:
+        return render(
+            request, "empathy_metrics/survey_invalid.html", {"message": CLOSED_CSAT}, status=410
+        )
+    if request.method == "POST":
+        form = CsatAnswerForm(request.POST, extra_questions=questions)
+        if form.is_valid():
+            try:
+                result = csat_response_submit(
+                    tenant=tenant,
+                    ticket=ticket,
+                    score=form.cleaned_data["score"],
+                    comment=form.cleaned_data["comment"],
+                    channel="email",
+                    extra_answers=form.extra_answers(),
+                )
+            except ValidationError as error:
+                _form_errors_from(form, error)
+            else:
+                context["answer"] = result.response
+                context["saved"] = True
+                return render(request, "empathy_metrics/csat_survey.html", context)
+    else:
+        initial = {}
+        score = _preselected_score(request, range(1, 6))
+        if score is not None:
+            initial["score"] = score
+        form = CsatAnswerForm(initial=initial, extra_questions=questions)
+    context["form"] = form
+    return render(
+        request, "empathy_metrics/csat_survey.html", context, status=400 if form.errors else 200
     )
 
 
