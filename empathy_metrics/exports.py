@@ -1,6 +1,8 @@
 """CSV exports of every metrics table, and the rows of the drill-down pages.
 
-- ``table=cards|trend|channel|group|agent|tag|keywords|signals``: the dashboard's tables;
+- ``table=cards|trend|channel|group|agent|tag|keywords|signals|questions|journeys``: the
+  dashboard's tables (``questions``: the reports of the extra survey questions; ``journeys``:
+  the breakdowns by journey stage);
 - ``table=tickets``: one row per ticket created in the period (channel, group, agent, first
   response and resolution time in business minutes, reopen count, escalated, CSAT, sentiment),
   streamed, so it works for hundreds of thousands of rows;
@@ -30,7 +32,18 @@ from tickets.models import Ticket, TicketEvent, TicketTag
 from tickets.services.sla import business_calendar_for
 
 CHUNK = 2000
-TABLES = ("cards", "trend", "channel", "group", "agent", "tag", "keywords", "signals")
+TABLES = (
+    "cards",
+    "trend",
+    "channel",
+    "group",
+    "agent",
+    "tag",
+    "keywords",
+    "signals",
+    "questions",
+    "journeys",
+)
 
 
 def spreadsheet_safe(value) -> str:
@@ -156,6 +169,61 @@ def _signal_rows(data: dict) -> Iterator[list]:
                 signal["count"],
                 example["text"] if example else "",
                 example["ticket_number"] if example else "",
+            ]
+
+
+def _question_rows(data: dict) -> Iterator[list]:
+    yield ["question", "kind", "answers", "average", "satisfied_pct", *RATING_COLUMNS, "answer"]
+    for q in data["questions"]:
+        if q["kind"] == "rating":
+            yield [
+                q["text"],
+                q["kind"],
+                q["count"],
+                _fmt(q["average"]),
+                _fmt(q["satisfied"]),
+                *(count for _rating, count, _share in q["spread"]),
+                "",
+            ]
+        else:
+            for example in q["examples"] or [None]:
+                blanks = [""] * (2 + len(RATING_COLUMNS))
+                yield [
+                    q["text"],
+                    q["kind"],
+                    q["count"],
+                    *blanks,
+                    example["text"] if example else "",
+                ]
+
+
+RATING_COLUMNS = [f"rated_{n}" for n in range(1, 6)]
+
+
+def _journey_rows(data: dict) -> Iterator[list]:
+    yield [
+        "journey",
+        "stage",
+        "tickets",
+        "csat_pct",
+        "csat_responses",
+        "nps",
+        "nps_responses",
+        "messages",
+        "negative_share_pct",
+    ]
+    for journey in data["journey_stages"]:
+        for row in journey["rows"]:
+            yield [
+                journey["journey"],
+                row["label"],
+                row["tickets"],
+                _fmt(row["csat"]["value"]),
+                row["csat"]["count"],
+                _fmt(row["nps"]["value"]),
+                row["nps"]["count"],
+                row["messages"],
+                _fmt(row["negative_share"]),
             ]
 
 
@@ -315,7 +383,7 @@ def ticket_rows(*, tenant: Tenant, period: Period, filters: Filters) -> Iterator
 # --- drill-down rows ------------------------------------------------------------------------
 
 
-def drill_display_rows(*, tenant: Tenant, drill: Drill, rows) -> list[dict]:
+def drill_display_rows(*, tenant: Tenant, drill: Drill, rows, question: str = "") -> list[dict]:
     """Rows of one page of a drill-down, with the figures of each row computed."""
     rows = list(rows)
     if drill.kind == "tickets":
@@ -346,13 +414,16 @@ def drill_display_rows(*, tenant: Tenant, drill: Drill, rows) -> list[dict]:
             for t in rows
         ]
     if drill.kind == "responses":
-        return [{"response": r} for r in rows]
+        return [
+            {"response": r, "answer": (r.extra_answers or {}).get(question) if question else None}
+            for r in rows
+        ]
     if drill.kind == "messages":
         return [{"analysis": a} for a in rows]
     return [{"customer": c} for c in rows]
 
 
-def _drill_csv_rows(tenant: Tenant, drill: Drill, rows) -> Iterator[list]:
+def _drill_csv_rows(tenant: Tenant, drill: Drill, rows, question: str = "") -> Iterator[list]:
     prefix = tenant.reference_prefix
     with tenant_context(tenant):
         if drill.kind == "tickets":
@@ -380,9 +451,10 @@ def _drill_csv_rows(tenant: Tenant, drill: Drill, rows) -> Iterator[list]:
                     whole_minutes(minutes(t.created_at, t.solved_at)) if t.solved_at else "",
                 ]
         elif drill.kind == "responses":
-            yield ["kind", "score", "comment", "created_at", "ticket", "customer", "agent"]
+            head = ["kind", "score", "comment", "created_at", "ticket", "customer", "agent"]
+            yield [*head, "answer"] if question else head
             for r in rows.iterator(chunk_size=CHUNK):
-                yield [
+                row = [
                     r.kind,
                     r.score,
                     r.comment,
@@ -391,6 +463,7 @@ def _drill_csv_rows(tenant: Tenant, drill: Drill, rows) -> Iterator[list]:
                     (r.customer.email or r.customer.name) if r.customer_id else "",
                     str(r.agent) if r.agent_id else "",
                 ]
+                yield [*row, (r.extra_answers or {}).get(question, "")] if question else row
         elif drill.kind == "messages":
             yield ["written_at", "ticket", "sentiment", "score", "signals", "keywords", "text"]
             for a in rows:
@@ -418,9 +491,11 @@ def _drill_generator(tenant, params, period, filters, now) -> Iterator[list]:
             filters=filters,
             signal=params.get("signal", "")[:40],
             keyword=params.get("keyword", "")[:100],
+            question=params.get("question", "")[:10],
+            rating=params.get("rating", "")[:2],
             now=now,
         )
-        yield from _drill_csv_rows(tenant, drill, rows)
+        yield from _drill_csv_rows(tenant, drill, rows, question=params.get("question", "")[:10])
 
 
 def export_response(
@@ -458,6 +533,8 @@ def export_response(
         "trend": lambda: _trend_rows(data),
         "keywords": lambda: _keyword_rows(data),
         "signals": lambda: _signal_rows(data),
+        "questions": lambda: _question_rows(data),
+        "journeys": lambda: _journey_rows(data),
     }
     rows = producers[table]() if table in producers else _breakdown_rows(data, table)
     body = "".join(_csv_lines(rows))

@@ -27,6 +27,7 @@ from empathy_metrics.selectors.dashboard import dashboard_data
 from empathy_metrics.selectors.drilldown import DRILLS, drill_rows
 from empathy_metrics.selectors.names import dimension_labels, filter_options
 from empathy_metrics.selectors.rollup import rollup_state
+from empathy_metrics.selectors.settings import survey_settings_get
 from empathy_metrics.tasks import metrics_rollup_update_task
 from helpdesk.tenancy.decorators import tenant_view
 from helpdesk.tenancy.policy import Perm
@@ -113,6 +114,13 @@ def dashboard(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     return render(request, "empathy_metrics/dashboard.html", context)
 
 
+def _question_text(tenant, question_id: str) -> str:
+    for question in survey_settings_get(tenant=tenant).extra_questions or []:
+        if question.get("id") == question_id:
+            return question.get("text", "")
+    return question_id
+
+
 def chart_payload(data: dict) -> dict:
     """What static/js/dashboard.js draws (no functions, no HTML)."""
     return {"trend": data["trend"], "bucket": data["bucket_unit"]}
@@ -146,6 +154,8 @@ def drill(request: HttpRequest, tenant_slug: str) -> HttpResponse:
         return redirect(f"{target}?{back}" if back else target)
     signal = request.GET.get("signal", "")[:40]
     keyword = request.GET.get("keyword", "")[:100]
+    question = request.GET.get("question", "")[:10]
+    rating = request.GET.get("rating", "")[:2]
     try:
         period, filters, bucket = parse_request(request, now=now)
         if metric not in DRILLS:
@@ -157,6 +167,8 @@ def drill(request: HttpRequest, tenant_slug: str) -> HttpResponse:
             filters=filters,
             signal=signal,
             keyword=keyword,
+            question=question,
+            rating=rating,
             now=now,
         )
     except PeriodError as error:
@@ -171,13 +183,21 @@ def drill(request: HttpRequest, tenant_slug: str) -> HttpResponse:
         extra["signal"] = signal
     if keyword:
         extra["keyword"] = keyword
+    if question:
+        extra["question"] = question
+    if rating:
+        extra["rating"] = rating
     context = {
         **_filter_context(request, period, bucket),
         "drill": drill_def,
         "page": page,
-        "rows": exports.drill_display_rows(tenant=tenant, drill=drill_def, rows=page.object_list),
+        "rows": exports.drill_display_rows(
+            tenant=tenant, drill=drill_def, rows=page.object_list, question=question
+        ),
         "signal": signal,
         "keyword": keyword,
+        "question": _question_text(tenant, question) if question else "",
+        "rating": rating,
         "dashboard_query": urlencode(back),
         "drill_query": urlencode({**params, **extra}),
         "filter_labels": active_filter_labels(tenant, filters),

@@ -1,7 +1,8 @@
 """API for BI tools: the dashboard's figures and the per-ticket rows, as JSON.
 
 - ``GET /api/v1/t/<slug>/metrics/``: headline figures of a period and of the period before,
-  trend buckets, breakdowns by channel, group, agent and tag, keywords, signals, definitions.
+  trend buckets, breakdowns by channel, group, agent, tag and journey stage, keywords, signals,
+  the reports of the extra survey questions, definitions.
 - ``GET /api/v1/t/<slug>/metrics/tickets/``: one row per ticket created in the period (the CSV
   export's columns), cursor-paginated.
 
@@ -124,6 +125,8 @@ class MetricsApi(TenantApiView):
                 }
                 for signal in data["signals"]
             ],
+            "questions": data["questions"],
+            "journey_stages": data["journey_stages"],
             "definitions": {d["key"]: d["text"] for d in data["definitions"]},
             "units": {
                 "durations": "business minutes",

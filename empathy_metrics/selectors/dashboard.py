@@ -14,7 +14,9 @@ from datetime import datetime
 from empathy_metrics.definitions import common_note, definitions_for
 from empathy_metrics.facts import SIGNAL_THRESHOLD, message_scope
 from empathy_metrics.periods import Bucket, Filters, Period
+from empathy_metrics.selectors.journey_stages import journey_stage_breakdowns
 from empathy_metrics.selectors.names import dimension_labels
+from empathy_metrics.selectors.questions import extra_question_reports
 from empathy_metrics.selectors.rollup import (
     backlog_on,
     retention_rollup,
@@ -261,8 +263,12 @@ def dashboard_data(
             if getattr(filters, dim) is None
         },
         "extra_breakdowns": extra_breakdowns(tenant=tenant, period=period, filters=filters),
+        "journey_stages": journey_stage_breakdowns(tenant=tenant, period=period),
         "keywords": current["keywords"],
         "signals": signal_examples(tenant=tenant, period=period, filters=filters, figures=current),
+        "questions": extra_question_reports(
+            tenant=tenant, period=period, questions=settings_row.extra_questions or []
+        ),
         "definitions": definitions_for(
             time_zone=tenant.time_zone, active_days=settings_row.active_days
         ),

@@ -24,6 +24,7 @@ from empathy_metrics.facts import (
 )
 from empathy_metrics.models import CustomerActivitySpan, SurveyKind, SurveyResponse
 from empathy_metrics.periods import Filters, Period, PeriodError
+from empathy_metrics.selectors.questions import answers_to_question
 from helpdesk.tenancy.models import Tenant
 from tickets.models import OPEN_STATUSES, Customer, MessageAnalysis, Ticket, TicketEvent
 
@@ -56,6 +57,7 @@ DRILLS: dict[str, Drill] = {
         Drill("promoters", "NPS promoters (9 or 10)", "responses"),
         Drill("passives", "NPS passives (7 or 8)", "responses"),
         Drill("detractors", "NPS detractors (0 to 6)", "responses"),
+        Drill("answers", "Answers to an extra question", "responses"),
         Drill("messages", "Analysed customer messages", "messages"),
         Drill("negative", "Negative customer messages", "messages"),
         Drill("neutral", "Neutral customer messages", "messages"),
@@ -103,6 +105,8 @@ def _escalated() -> Exists:
         )
     )
 
+
+QUESTION_IDS = ("q1", "q2", "q3")
 
 TICKET_CONDITIONS: dict[str, Q] = {
     "tickets": Q(),
@@ -207,6 +211,20 @@ def drill_customers(*, tenant: Tenant, metric: str, period: Period) -> QuerySet[
     )
 
 
+def drill_answers(
+    *, tenant: Tenant, period: Period, question: str, rating: str = ""
+) -> QuerySet[SurveyResponse]:
+    """The answers to one extra question (all, or those with one rating)."""
+    if question not in QUESTION_IDS:
+        raise PeriodError("Choose one of the extra questions.")
+    queryset = answers_to_question(tenant=tenant, period=period, question_id=question)
+    if rating:
+        if rating not in ("1", "2", "3", "4", "5"):
+            raise PeriodError("A rating is 1 to 5.")
+        queryset = queryset.filter(**{f"extra_answers__{question}": int(rating)})
+    return queryset.select_related("customer", "ticket", "agent").order_by("-created_at", "-id")
+
+
 def drill_rows(
     *,
     tenant: Tenant,
@@ -215,11 +233,15 @@ def drill_rows(
     filters: Filters,
     signal: str = "",
     keyword: str = "",
+    question: str = "",
+    rating: str = "",
     now: datetime | None = None,
 ):
     drill = DRILLS.get(metric)
     if drill is None:
         raise PeriodError(f"Unknown figure {metric!r}.")
+    if metric == "answers":
+        return drill, drill_answers(tenant=tenant, period=period, question=question, rating=rating)
     if drill.kind == "tickets":
         return drill, drill_tickets(tenant=tenant, metric=metric, period=period, filters=filters)
     if drill.kind == "responses":
