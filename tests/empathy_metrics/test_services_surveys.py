@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core import mail, signing
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 
 from empathy_metrics.models import SurveyKind, SurveyRequest, SurveyResponse, SurveySettings
@@ -261,6 +262,8 @@ def test_bad_survey_input_is_a_400_and_bad_links_a_404(client, tenant, other_ten
 
 
 def test_feedback_from_the_help_page(client, tenant, other_tenant):
+    help_centre = client.get(reverse("tickets:help", kwargs={"tenant_slug": "acme"}))
+    assert 'href="/survey/feedback/acme/"' in help_centre.content.decode()
     page = client.get("/survey/feedback/acme/")
     assert page.status_code == 200 and "Tell us what you think" in page.content.decode()
     response = client.post(
