@@ -94,7 +94,7 @@
   function localTime(iso, withDate) {
     var date = new Date(iso);
     if (isNaN(date.getTime())) return "";
-    var options = { hour: "2-digit", minute: "2-digit" };
+    var options = { hour: "numeric", minute: "2-digit" };
     if (withDate) {
       options.day = "numeric";
       options.month = "short";
