@@ -5,14 +5,24 @@ from __future__ import annotations
 import secrets
 
 import pytest
+from django.core import mail
 from django.core.exceptions import ValidationError
 
 from helpdesk.tenancy.context import tenant_context
 from tests.factories.tickets import CustomerFactory
 from tickets import selectors_chat as selectors
-from tickets.models import Channel, ChatSession, Customer, IntakeSettings, Message, Status, Ticket
+from tickets.models import (
+    Channel,
+    ChatSession,
+    Customer,
+    IntakeSettings,
+    Message,
+    OutboundEmail,
+    Status,
+    Ticket,
+)
 from tickets.services import chat as services
-from tickets.services.core import ticket_set_status
+from tickets.services.core import message_create, ticket_set_status
 from tickets.services.webform import RateLimited
 
 pytestmark = pytest.mark.django_db
@@ -157,6 +167,46 @@ def test_convert_to_email_turns_the_chat_into_an_email_ticket(tenant):
         )
     # Converting twice is harmless.
     services.chat_convert_to_email(tenant=tenant, session=session, email="ada@example.com")
+
+
+def test_a_chat_that_became_email_is_acknowledged_then_answered_by_threaded_email(
+    tenant, agent, settings, django_capture_on_commit_callbacks
+):
+    settings.HELPDESK_BASE_URL = "https://help.acme.test"
+    started = start(tenant, name="Ada")
+    services.chat_customer_message(
+        tenant=tenant, session=started.session, body="Still there?", client_id="c-000002"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.chat_convert_to_email(
+            tenant=tenant, session=started.session, email="ada@example.com"
+        )
+    (ack,) = mail.outbox
+    assert ack.to == ["ada@example.com"]
+    assert ack.subject == "Received: Chat: Hi, my order is late [ACME-1]"
+    assert "opened ticket ACME-1" in ack.body and "https://help.acme.test/status/" in ack.body
+    assert "In-Reply-To" not in ack.extra_headers  # chat messages have no Message-ID
+    with tenant_context(tenant):
+        ticket = Ticket.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        message_create(tenant=tenant, ticket=ticket, author_user=agent, body="Found it.")
+    answer = mail.outbox[-1]
+    assert answer.to == ["ada@example.com"] and "Found it." in answer.body
+    assert answer.extra_headers["In-Reply-To"] == ack.extra_headers["Message-ID"]
+    assert answer.extra_headers["References"] == ack.extra_headers["Message-ID"]
+    # Converting again sends nothing more.
+    services.chat_convert_to_email(tenant=tenant, session=started.session, email="ada@example.com")
+    with tenant_context(tenant):
+        assert OutboundEmail.objects.filter(kind="ack").count() == 1
+
+
+def test_no_acknowledgement_of_a_converted_chat_when_switched_off(tenant):
+    with tenant_context(tenant):
+        IntakeSettings.objects.create(tenant=tenant, auto_reply=False)
+    started = start(tenant)
+    services.chat_convert_to_email(tenant=tenant, session=started.session, email="ada@example.com")
+    with tenant_context(tenant):
+        assert not OutboundEmail.objects.exists()
 
 
 def test_convert_to_a_known_email_moves_the_conversation_to_that_profile(tenant):

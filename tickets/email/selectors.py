@@ -110,11 +110,11 @@ def outbound_email_for_message_ids(
 
 def thread_message_ids(*, tenant: Tenant, ticket: Ticket) -> tuple[str, list[str]]:
     """(In-Reply-To, References) for the next email on ``ticket``: the customer's latest email
-    is the parent; every email id of the thread, oldest first, is a reference."""
+    is the parent; every email id of the thread, oldest first, is a reference. Only Message-IDs
+    count: the ids of chat messages (a chat that became an email ticket) or API clients do not."""
     received = list(
         Message.objects.for_tenant(tenant)
-        .filter(ticket=ticket, author_type=AuthorType.CUSTOMER)
-        .exclude(external_id="")
+        .filter(ticket=ticket, author_type=AuthorType.CUSTOMER, external_id__startswith="<")
         .order_by("created_at", "id")
         .values_list("created_at", "external_id")
     )

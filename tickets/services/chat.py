@@ -30,6 +30,7 @@ from helpdesk.realtime.groups import group_name
 from helpdesk.realtime.publish import group_send_on_commit
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant
+from tickets.email.selectors import intake_settings_get
 from tickets.events import event_record
 from tickets.models import (
     Channel,
@@ -42,6 +43,7 @@ from tickets.models import (
 )
 from tickets.selectors_chat import chat_session_get_by_token, chat_token_hash
 from tickets.services.core import message_create, ticket_assign, ticket_create
+from tickets.services.email_out import email_ack_queue
 from tickets.services.webform import RateLimited, rate_limit_hit
 
 MAX_BODY = 5000
@@ -337,6 +339,8 @@ def chat_convert_to_email(
 ) -> ChatSession:
     """Nobody answered in time: the customer leaves an email address and the chat becomes an
     email ticket (answered by email from now on). A known address joins that customer's profile.
+    The acknowledgement email (``IntakeSettings.auto_reply``) confirms the address and links the
+    ticket's status page.
     """
     email = _clean_email(email)
     if not email:
@@ -380,6 +384,10 @@ def chat_convert_to_email(
         session.state = ChatSession.State.CONVERTED
         session.save(update_fields=["customer", "state"])
         _publish_state(session, tenant=tenant)
+        if intake_settings_get(tenant=tenant).auto_reply:
+            # The customer's first email: we have it, here is the reference and the status page.
+            first = Message.objects.for_tenant(tenant).filter(ticket=ticket).order_by("pk").first()
+            email_ack_queue(tenant=tenant, ticket=ticket, message=first)
     return session
 
 
