@@ -197,3 +197,65 @@ def test_a_composite_foreign_key_stops_a_run_pointing_at_another_tenants_custome
                 "UPDATE journeys_journeyrun SET journey_id = %s WHERE id = %s", [mine.pk, run.pk]
             )
     assert foreign is not None
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize(
+    ("table", "references"),
+    [
+        ("journeys_journeyevent", {("tenant_id", "customer_id")}),
+        (
+            "journeys_journeyrun",
+            {("tenant_id", "customer_id"), ("tenant_id", "journey_id")},
+        ),
+        (
+            "journeys_journeystep",
+            {("tenant_id", "customer_id"), ("tenant_id", "journey_id"), ("tenant_id", "run_id")},
+        ),
+    ],
+)
+def test_ingestion_tables_check_their_keys_through_the_tenant_safe_composite_keys_only(
+    db, table, references
+):
+    """One check per reference when a row is stored: the composite key, which also proves the
+    tenant. (Django's single-column constraints would double the checks on every event.)"""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT array_agg(a.attname::text ORDER BY k.ord)
+            FROM pg_constraint c
+            CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord)
+            JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+            WHERE c.conrelid = %s::regclass AND c.contype = 'f'
+            GROUP BY c.oid
+            """,
+            [table],
+        )
+        assert {tuple(row[0]) for row in cursor.fetchall()} == references
+        cursor.execute(
+            "SELECT count(*) FROM pg_index i JOIN pg_attribute a "
+            "ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+            "WHERE i.indrelid = %s::regclass AND i.indnatts = 1 AND a.attname = 'tenant_id'",
+            [table],
+        )
+        assert cursor.fetchone() == (0,)  # every index starts with the tenant already
+
+
+@pytest.mark.postgres_only
+def test_an_event_for_another_tenants_or_a_missing_customer_is_refused(
+    tenant, other_tenant, globex
+):
+    from django.db import IntegrityError
+
+    with tenant_context(other_tenant):
+        foreign = Customer.objects.for_tenant(other_tenant).first()
+    for customer_id in (foreign.pk, 2**62):
+        with tenant_context(tenant), pytest.raises(IntegrityError), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                cursor.execute(
+                    "INSERT INTO journeys_journeyevent (tenant_id, customer_id, event_id, name, "
+                    "occurred_at, received_at, properties) "
+                    "VALUES (%s, %s, 'x', 'x', now(), now(), '{}')",
+                    [tenant.pk, customer_id],
+                )

@@ -82,11 +82,16 @@ def test_bad_events_are_reported_with_their_index_and_good_ones_stored(tenant, p
         event(13, properties={"note": "a\x00b"}),
         event(14, name="bad \ud800 text"),
         event(15, properties={"path": "C:\\u0000dir"}),  # a backslash, not a NUL: fine
+        event(16, properties={"ratio": float("nan")}),  # jsonb has no NaN
+        event(17, properties={"big": "é" * 1500}),  # 1,500 characters, 3,000 bytes: fine
+        event(18, properties={"big": "é" * 2100}),  # 4,200 bytes
     ]
     result = services.events_ingest(tenant=tenant, events=batch)
-    assert result.accepted == 3
+    assert result.accepted == 4
     messages = {e.index: e.message for e in result.errors}
-    assert sorted(messages) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13]
+    assert sorted(messages) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 15, 17]
+    assert "cannot be stored as JSON" in messages[15]
+    assert "larger than 4096 bytes" in messages[17]
     assert "cannot be stored" in messages[12]
     assert "not valid Unicode" in messages[13]
     assert messages[1] == "Each event must be a JSON object."
