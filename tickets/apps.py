@@ -27,6 +27,15 @@ class TicketsConfig(AppConfig):
         register(NavEntry("Chat", "tickets:chat", Perm.TICKETS_VIEW, "work", "messages"))
         register(
             NavEntry(
+                "Analysis", "tickets:analysis-settings", Perm.SETTINGS_MANAGE, "admin", "activity"
+            )
+        )
+        from helpdesk.tenancy.setup import register_tenant_setup
+        from tickets.services.analysis import triage_rules_install_defaults
+
+        register_tenant_setup(triage_rules_install_defaults)
+        register(
+            NavEntry(
                 "Help centre",
                 "tickets:article-admin",
                 Perm.WORKSPACE_MANAGE,

@@ -12,10 +12,12 @@ from helpdesk.tenancy.models import Tenant
 from tickets.models import (
     SIGNALS,
     AnalysisCorrection,
+    AnalysisSettings,
     AuthorType,
     Customer,
     Message,
     MessageAnalysis,
+    TriageRule,
 )
 
 PRESENT_AT = 0.5
@@ -51,6 +53,18 @@ def tenant_ids_with_pending_analysis(*, before: datetime) -> list[int]:
         .values_list("tenant_id", flat=True)
         .distinct()
     )
+
+
+def analysis_settings_get(*, tenant: Tenant) -> AnalysisSettings | None:
+    return AnalysisSettings.objects.for_tenant(tenant).first()
+
+
+def triage_rule_list(*, tenant: Tenant) -> list[TriageRule]:
+    return list(TriageRule.objects.for_tenant(tenant).order_by("position", "id"))
+
+
+def triage_rule_get(*, tenant: Tenant, rule_id: int) -> TriageRule | None:
+    return TriageRule.objects.for_tenant(tenant).filter(pk=rule_id).first()
 
 
 def message_get(*, tenant: Tenant, public_id) -> Message | None:

@@ -34,6 +34,17 @@ urlpatterns = [
         analysis_views.message_correct,
         name="message-correct",
     ),
+    path("admin/analysis/", analysis_views.analysis_settings_page, name="analysis-settings"),
+    path(
+        "admin/analysis/rules/toggle/",
+        analysis_views.triage_rule_toggle,
+        name="analysis-rule-toggle",
+    ),
+    path(
+        "admin/analysis/rules/defaults/",
+        analysis_views.triage_rules_defaults,
+        name="analysis-rule-defaults",
+    ),
     path("customers/", views.customer_list_page, name="customer-list-page"),
     path("customers/<uuid:public_id>/", views.customer_page, name="customer-page"),
     path("customers/<uuid:public_id>/edit/", views.customer_edit, name="customer-edit"),

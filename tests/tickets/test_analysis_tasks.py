@@ -212,3 +212,38 @@ def test_the_sweeper_analyses_what_was_stored_while_the_broker_was_down(
         wait_until(lambda: messages_of(tenant)[0].analysis_state == "done")
     with tenant_context(tenant):
         assert Ticket.objects.for_tenant(tenant).get().mood_label == "negative"
+
+
+@pytest.mark.redis_only
+def test_a_failed_analysis_is_retried_by_the_worker_with_backoff(
+    transactional_db, tenant, settings, warm_analyser, monkeypatch
+):
+    if not settings.REDIS_URL:
+        pytest.skip("needs Redis: set REDIS_URL=redis://...")
+    from tickets.services import analysis as analysis_services
+    from tickets.tasks import analysis as analysis_tasks
+
+    monkeypatch.setattr(analysis_tasks, "RETRY_BASE_SECONDS", 1)  # 1 s, 2 s, 4 s ...
+    attempts: list[float] = []
+
+    class FailsOnce:
+        """The analyser fails its first batch (a worker running out of memory, say)."""
+
+        model_version = warm_analyser.model_version
+
+        def analyse_batch(self, texts, **kwargs):
+            attempts.append(time.monotonic())
+            if len(attempts) == 1:
+                raise MemoryError("simulated failure")
+            return warm_analyser.analyse_batch(texts, **kwargs)
+
+    monkeypatch.setattr(analysis_services, "_analyser", FailsOnce)
+    with analysis_worker(settings):
+        new_ticket(tenant, "The invoice is wrong and I'm fed up.")
+        wait_until(lambda: messages_of(tenant)[0].analysis_state == "done")
+    message = messages_of(tenant)[0]
+    assert message.analysis_attempts == 1  # the failed attempt was counted, then retried
+    assert len(attempts) == 2
+    assert attempts[1] - attempts[0] >= 0.9  # after the backoff, not at once
+    with tenant_context(tenant):
+        assert MessageAnalysis.objects.for_tenant(tenant).get().sentiment_label == "negative"

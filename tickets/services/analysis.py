@@ -9,6 +9,7 @@ message (the ``triage.applied`` timeline event is the record of it).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from helpdesk.accounts.models import User
@@ -101,6 +102,64 @@ def _analyser():
     from tickets.analysis import get_analyser
 
     return get_analyser()
+
+
+MAX_SETTINGS_WORDS = 200
+MAX_WORD_LENGTH = 60
+_SETTINGS_WORD = re.compile(r"^\w[\w .'&+/-]*$")
+
+
+def _clean_words(words: list[str], *, field: str) -> list[str]:
+    """Trimmed, de-duplicated (case-insensitively) words or phrases; a clear error otherwise."""
+    cleaned: list[str] = []
+    seen: set[str] = set()
+    for raw in words:
+        word = " ".join(str(raw).split())
+        if not word:
+            continue
+        if len(word) > MAX_WORD_LENGTH:
+            raise ValidationError(
+                {field: f"“{word[:30]}…” is longer than {MAX_WORD_LENGTH} characters."}
+            )
+        if not _SETTINGS_WORD.match(word):
+            raise ValidationError(
+                {field: f"“{word}”: use letters, digits, spaces, hyphens and apostrophes only."}
+            )
+        if word.lower() not in seen:
+            seen.add(word.lower())
+            cleaned.append(word)
+    if len(cleaned) > MAX_SETTINGS_WORDS:
+        raise ValidationError({field: f"At most {MAX_SETTINGS_WORDS} entries."})
+    return cleaned
+
+
+def analysis_settings_update(
+    *, tenant: Tenant, actor: User | None, stop_words: list[str], product_words: list[str]
+) -> AnalysisSettings:
+    """Set the tenant's extra stop words and product words (left out of keyphrases from the
+    next analysis on; ``analysis_reanalyse`` applies them to older messages)."""
+    stop_words = _clean_words(stop_words, field="stop_words")
+    product_words = _clean_words(product_words, field="product_words")
+    with tenant_context(tenant):
+        settings = AnalysisSettings.objects.for_tenant(
+            tenant
+        ).select_for_update().first() or AnalysisSettings(tenant=tenant)
+        settings.stop_words = stop_words
+        settings.product_words = product_words
+        settings.save()
+    return settings
+
+
+def triage_rule_set_active(
+    *, tenant: Tenant, actor: User | None, rule: TriageRule, is_active: bool
+) -> TriageRule:
+    """Turn one of the tenant's triage rules on or off (it applies to messages analysed later)."""
+    with tenant_context(tenant):
+        if rule.tenant_id != tenant.pk:
+            raise ValidationError("Rule belongs to another tenant.")
+        TriageRule.objects.for_tenant(tenant).filter(pk=rule.pk).update(is_active=is_active)
+        rule.is_active = is_active
+    return rule
 
 
 def analysis_settings_words(*, tenant: Tenant) -> tuple[list[str], list[str]]:
@@ -591,7 +650,11 @@ def triage_rules_install_defaults(*, tenant: Tenant) -> int:
         for spec in DEFAULT_TRIAGE_RULES:
             if spec["name"] in existing:
                 continue
-            TriageRule.objects.create(tenant=tenant, **spec)
+            try:
+                with transaction.atomic():  # another process may install them at the same time
+                    TriageRule.objects.create(tenant=tenant, **spec)
+            except IntegrityError:
+                continue
             created += 1
     return created
 
