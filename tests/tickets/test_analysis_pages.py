@@ -195,3 +195,25 @@ def test_reanalyse_evaluate_and_export_commands(tenant, agent):
             call_command(command, tenant="nope")
     with pytest.raises(CommandError):
         call_command("analysis_reanalyse", tenant="nope")
+
+
+def test_the_customer_page_shows_the_customers_sentiment_trend(client, tenant, agent):
+    customer = CustomerFactory(tenant=tenant)
+    ticket = services.ticket_create(
+        tenant=tenant, customer=customer, subject="S", body="Thanks, the new plan looks great!"
+    )
+    services.message_create(
+        tenant=tenant,
+        ticket=ticket,
+        body="Now the export is broken and nobody answers. Ridiculous.",
+        author_customer=customer,
+    )
+    with tenant_context(tenant):
+        ids = list(Message.objects.for_tenant(tenant).values_list("pk", flat=True))
+    messages_analyse(tenant=tenant, message_ids=ids)
+    quiet = CustomerFactory(tenant=tenant)
+    client.force_login(agent)
+    html = client.get(f"/t/acme/customers/{customer.public_id}/").content.decode()
+    assert 'id="customer-sentiment"' in html and "worsening" in html
+    html = client.get(f"/t/acme/customers/{quiet.public_id}/").content.decode()
+    assert "No analysed messages from this customer" in html

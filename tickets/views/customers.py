@@ -13,6 +13,7 @@ from helpdesk.tenancy.decorators import tenant_view
 from helpdesk.tenancy.policy import Perm, role_has_perm
 from tickets import selectors
 from tickets.forms import CustomerEditForm
+from tickets.selectors_analysis import customer_sentiment_trend
 from tickets.services.customers import customer_update
 
 
@@ -47,6 +48,7 @@ def customer_page(request: HttpRequest, tenant_slug: str, public_id) -> HttpResp
         "customer": customer,
         "tickets": tickets,
         "figures": selectors.customer_figures(tenant=request.tenant, customer=customer),
+        "sentiment": customer_sentiment_trend(tenant=request.tenant, customer=customer),
         "form": form,
         "can_edit": role_has_perm(request.membership.role, Perm.CUSTOMERS_EDIT),
     }
