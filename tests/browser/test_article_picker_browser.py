@@ -1,10 +1,6 @@
-"""The help-centre article picker of the reply box in real Chromium: an agent searches this
-helpdesk's published articles and inserts one's public link at the cursor. Drafts and other
-tenants' articles are never offered.
-
-The page is a bare reply box with the picker's include (tests/browser/article_picker_urls.py),
-so the test does not depend on the rest of the ticket page.
-"""
+"""The help-centre article picker of the ticket page's reply box in real Chromium: an agent
+searches this helpdesk's published articles and inserts one's public link at the cursor. Drafts
+and other tenants' articles are never offered."""
 
 from __future__ import annotations
 
@@ -16,6 +12,7 @@ from playwright.sync_api import expect
 from helpdesk.tenancy.models import Membership
 from helpdesk.tenancy.policy import Role
 from tests.factories.tenancy import TenantFactory, UserFactory
+from tests.factories.tickets import TicketFactory
 from tickets.services.helpcenter import article_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -46,24 +43,30 @@ def acme():
     return tenant
 
 
-def test_an_agent_inserts_an_articles_link_at_the_cursor(acme, asgi_server, chromium, settings):
-    settings.ROOT_URLCONF = "tests.browser.article_picker_urls"
+@pytest.fixture
+def ticket(acme):
+    return TicketFactory(tenant=acme, subject="Where is my parcel?")
+
+
+def test_an_agent_inserts_an_articles_link_at_the_cursor(acme, ticket, asgi_server, chromium):
+    page_path = f"/t/acme/tickets/{ticket.number}/"
     with chromium() as browser:
         page = browser.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(f"{asgi_server}/accounts/login/?next=/t/acme/test-reply-box/")
+        page.goto(f"{asgi_server}/accounts/login/?next={page_path}")
         page.get_by_label("Work email").fill("dana@acme.test")
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(re.compile(r"/t/acme/test-reply-box/$"))
+        page.wait_for_url(re.compile(re.escape(page_path) + "$"))
 
         box = page.locator("#reply-body")
         box.fill("Hello Ada, see  for the details.")
         box.evaluate("node => node.setSelectionRange(15, 15)")  # between the two spaces
-        page.get_by_text("Insert article link").click()
-        page.get_by_placeholder("Search articles…").fill("parcel")
-        options = page.get_by_role("option")
+        picker = page.locator("[data-article-links]")
+        picker.get_by_text("Insert article link").click()
+        picker.get_by_placeholder("Search articles…").fill("parcel")
+        options = picker.get_by_role("option")
         # "parcel" is in three titles: a draft and Globex's article are never offered.
         expect(options).to_have_count(1, timeout=TIMEOUT)
         expect(options).to_contain_text("Track your parcel")
