@@ -5,7 +5,8 @@ Receive-only. The viewer token (signed, salt ``status-page``, short-lived; see
 the link must still be active. The page gets that ticket's status group and nothing else: it
 replays the public events after ``cursor`` from the database, then streams, de-duplicating by
 cursor. A gap longer than the replay limit gets ``resync_required`` (the page catches up over
-HTTP). Rotating or expiring the link closes open pages.
+HTTP). Rotating the link closes open pages, and so does its expiry, when it comes (a timer per
+page, re-checked against the database; staff changing the expiry makes pages re-read it).
 
 Missed publishes. Every live message names the ticket's public event before its first one
 (``prev``). A page whose cursor is behind that missed an update (the channel layer dropped it, or
@@ -34,6 +35,7 @@ import json
 import logging
 import time
 import weakref
+from datetime import datetime
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -185,12 +187,24 @@ def _frame_send(send):
     return send
 
 
+def _link_get(grant: ViewerGrant):
+    return selectors_status.status_link_active_get(
+        link_id=grant.link_id, tenant_id=grant.tenant_id, ticket_id=grant.ticket_id
+    )
+
+
+@database_sync_to_async
+def _link_expiry(grant: ViewerGrant) -> tuple[bool, datetime | None]:
+    """Whether the grant's link still works, and until when."""
+    link = _link_get(grant)
+    return link is not None, link.expires_at if link is not None else None
+
+
 @database_sync_to_async
 def _open(grant: ViewerGrant, cursor: int | None) -> dict | None:
     """Check the link, then read the summary and the events after ``cursor`` (one DB hop)."""
-    if not selectors_status.status_link_is_active(
-        link_id=grant.link_id, tenant_id=grant.tenant_id, ticket_id=grant.ticket_id
-    ):
+    link = _link_get(grant)
+    if link is None:
         return None
     tenant = Tenant.objects.filter(pk=grant.tenant_id).first()
     if tenant is None:
@@ -209,7 +223,7 @@ def _open(grant: ViewerGrant, cursor: int | None) -> dict | None:
                 limit=selectors_status.STATUS_REPLAY_LIMIT,
             )
             events = [entry.as_dict() for entry in entries]
-    return {"summary": summary, "events": events, "more": more}
+    return {"summary": summary, "events": events, "more": more, "expires_at": link.expires_at}
 
 
 def _cursor(scope) -> int | None:
@@ -234,6 +248,8 @@ class StatusPageConsumer(AsyncJsonWebsocketConsumer):
         self.fanout: StatusFanout | None = None
         self.fast_send = None
         self.catch_up: asyncio.Task | None = None
+        self.expiry: asyncio.TimerHandle | None = None  # closes the page when its link expires
+        self.link_check: asyncio.Task | None = None
 
     async def connect(self) -> None:
         grant = status_viewer_grant(self.scope["url_route"]["kwargs"].get("token", ""))
@@ -258,6 +274,7 @@ class StatusPageConsumer(AsyncJsonWebsocketConsumer):
         await self._send_replay(opened)
         await self.send_json({"type": "ready", "cursor": self.cursor, "summary": opened["summary"]})
         await self._go_live()
+        self._watch_expiry(opened["expires_at"])
 
     async def _send_replay(self, opened: dict) -> None:
         """Send what the page missed (or ask it to resync) and move the cursor past it."""
@@ -295,9 +312,7 @@ class StatusPageConsumer(AsyncJsonWebsocketConsumer):
             if self.grant is None:  # revoked meanwhile: the page has been told and closed
                 return
             if opened is None:  # the link stopped working (its revoke message may be late)
-                self.grant, self.backlog = None, []
-                await self.send_json({"type": "revoked"})
-                await self.close(code=CLOSE_REVOKED)
+                await self._revoke()
                 return
             await self._send_replay(opened)
             await self._go_live()
@@ -310,8 +325,11 @@ class StatusPageConsumer(AsyncJsonWebsocketConsumer):
 
     async def disconnect(self, code) -> None:
         self.live = False
-        if self.catch_up is not None and not self.catch_up.done():
-            self.catch_up.cancel()
+        if self.expiry is not None:
+            self.expiry.cancel()
+        for task in (self.catch_up, self.link_check):
+            if task is not None and not task.done():
+                task.cancel()
         if self.fanout is not None and self.group:
             await self.fanout.leave(self.group, self)
 
@@ -324,10 +342,11 @@ class StatusPageConsumer(AsyncJsonWebsocketConsumer):
         the ready-made ASGI message of the publisher's text (shared by all pages)."""
         if message["type"] == "status.revoked":
             if self.grant is not None and self.grant.link_id in message.get("links", []):
-                self.grant, self.live = None, False
-                if self.accepted:  # otherwise connect() refuses the socket itself
-                    await self.send_json({"type": "revoked"})
-                    await self.close(code=CLOSE_REVOKED)
+                await self._revoke()
+            return
+        if message["type"] == "status.expiry":  # staff set or cleared the link's expiry
+            if self.grant is not None and self.grant.link_id in message.get("links", []):
+                self._check_link_soon()
             return
         if not self.live:
             if self.grant is not None:
@@ -358,6 +377,47 @@ class StatusPageConsumer(AsyncJsonWebsocketConsumer):
         await self.send(
             text_data=json.dumps({"type": "update", "events": fresh, "summary": message["summary"]})
         )
+
+    async def _revoke(self) -> None:
+        """The link stopped working: tell the page, then close (the page stops reconnecting)."""
+        self.grant, self.live, self.backlog = None, False, []
+        if self.expiry is not None:
+            self.expiry.cancel()
+        if self.accepted:  # otherwise connect() refuses the socket itself
+            await self.send_json({"type": "revoked"})
+            await self.close(code=CLOSE_REVOKED)
+
+    def _watch_expiry(self, expires_at: datetime | None) -> None:
+        """Close the page when its link expires: a timer, then a re-check of the link (its
+        expiry may have moved meanwhile)."""
+        if self.expiry is not None:
+            self.expiry.cancel()
+            self.expiry = None
+        if expires_at is None or self.grant is None:
+            return
+        delay = max(0.0, expires_at.timestamp() - time.time())
+        self.expiry = asyncio.get_running_loop().call_later(delay, self._check_link_soon)
+
+    def _check_link_soon(self) -> None:
+        if self.link_check is None or self.link_check.done():
+            self.link_check = asyncio.get_running_loop().create_task(self._check_link())
+
+    async def _check_link(self) -> None:
+        grant = self.grant
+        if grant is None:
+            return
+        try:
+            active, expires_at = await _link_expiry(grant)
+        except Exception:  # the page reconnects, and the link is checked then
+            logger.info("status link check failed", exc_info=True)
+            await self.drop()
+            return
+        if self.grant is None:
+            return
+        if not active:
+            await self._revoke()
+        else:
+            self._watch_expiry(expires_at)
 
     async def drop(self) -> None:
         self.live = False

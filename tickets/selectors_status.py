@@ -68,14 +68,15 @@ def status_link_active_for(
     )
 
 
-def status_link_is_active(
+def status_link_active_get(
     *, link_id: int, tenant_id: int, ticket_id: int, now: datetime | None = None
-) -> bool:
-    """Whether the link a viewer token was issued for still opens the page."""
+) -> StatusLink | None:
+    """The link a viewer token was issued for, if it still opens the page (id and expiry)."""
     return (
         StatusLink.objects.filter(_active(now or timezone.now()))
         .filter(pk=link_id, tenant_id=tenant_id, ticket_id=ticket_id)
-        .exists()
+        .only("id", "expires_at")
+        .first()
     )
 
 

@@ -15,12 +15,14 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from datetime import timedelta
 
 import pytest
 import requests
 import websockets
 from channels.db import database_sync_to_async
 from django.core.cache import cache
+from django.utils import timezone
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from empathy_metrics.models import SurveyResponse
@@ -31,6 +33,7 @@ from tests.factories.tickets import CustomerFactory
 from tickets import selectors_status, services
 from tickets.services.status import (
     STATUS_WATCH_SECONDS,
+    status_link_expire,
     status_link_rotate,
     status_viewer_token,
     status_watch_key,
@@ -254,6 +257,49 @@ async def test_invalid_and_rotated_tokens_are_refused_and_rotation_closes_open_p
     socket, ready = await open_page(asgi_server, ticket)  # the new link's token works
     await socket.close()
     assert ready["type"] == "ready"
+
+
+@database_sync_to_async
+def expire(ticket, actor, seconds: float | None):
+    when = None if seconds is None else timezone.now() + timedelta(seconds=seconds)
+    return status_link_expire(tenant=ticket.tenant, actor=actor, ticket=ticket, expires_at=when)
+
+
+async def closed_as_revoked(socket) -> None:
+    assert await until(socket, "revoked") == {"type": "revoked"}
+    with pytest.raises(ConnectionClosed) as closed:
+        await receive(socket)
+    assert closed.value.rcvd.code == 4410
+
+
+async def test_an_open_page_closes_when_its_link_expires(
+    asgi_server,  # noqa: F811
+    tenant,
+    agent,
+):
+    """An expiry set before the page opened, one set while it is open, and one moved later
+    while it is open: each page closes when (and only when) its link stops working."""
+    ticket = await make_ticket(tenant)
+    await expire(ticket, agent, 2)
+    token = await viewer_token(ticket)
+    early, _ = await open_page(asgi_server, ticket)
+    await closed_as_revoked(early)
+    assert await refused(asgi_server, token) == 403  # its signature is still fresh
+
+    ticket = await make_ticket(tenant, "Another one")
+    page, _ = await open_page(asgi_server, ticket)
+    await expire(ticket, agent, 2)  # set while the page is open
+    await closed_as_revoked(page)
+
+    ticket = await make_ticket(tenant, "A third one")
+    await expire(ticket, agent, 1)
+    page, _ = await open_page(asgi_server, ticket)
+    await expire(ticket, agent, None)  # staff take the expiry back: the page stays
+    await asyncio.sleep(1.5)
+    await set_status(ticket, "pending", agent)
+    update = await next_events(page)
+    assert texts([update]) == ["We are waiting for your reply."]
+    await page.close()
 
 
 async def test_a_reconnect_replays_exactly_the_missed_events_then_streams(

@@ -162,7 +162,8 @@ def status_link_expire(
     """Set (or clear, with None) when the ticket's current link stops working.
 
     A time in the past ends the link now: open pages are closed, and a later "rotate" gives the
-    customer a new one.
+    customer a new one. Otherwise open pages are told to re-read the link: each closes itself
+    when the link expires.
     """
     now = at or timezone.now()
     if expires_at is not None and timezone.is_naive(expires_at):
@@ -185,8 +186,13 @@ def status_link_expire(
             is_public=False,
             at=now,
         )
+        group = status_group(tenant.pk, ticket.pk)
         if expires_at is not None and expires_at <= now:
             _revoke_and_close_pages(tenant=tenant, ticket=ticket, links=[link.pk])
+        else:  # open pages of this link re-read when it stops working
+            group_send_on_commit(
+                group, {"type": "status.expiry", "group": group, "links": [link.pk]}
+            )
     return link
 
 
