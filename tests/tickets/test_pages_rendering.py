@@ -184,3 +184,20 @@ def test_the_timeline_tells_the_mood_change_in_words(client, tenant, agent):
     html = client.get(f"/t/acme/tickets/{ticket.number}/").content.decode()
     assert "Customer mood <strong>negative</strong>" in html and "churn risk" in html
     assert "ticket.mood_changed" not in html
+
+
+def test_agents_open_the_customers_view_from_the_ticket_page(client, tenant, agent):
+    ticket = services.ticket_create(
+        tenant=tenant,
+        customer=CustomerFactory(tenant=tenant, name="Dana Scully"),
+        subject="Where is my parcel",
+        body="It has been a week.",
+    )
+    client.force_login(agent)
+    html = client.get(f"/t/acme/tickets/{ticket.number}/").content.decode()
+    start = html.index("See what the customer sees")
+    href = html[html.rindex('href="', 0, start) + 6 :].split('"', 1)[0]
+    view = client.get(href)
+    assert view.status_code == 200
+    body = view.content.decode()
+    assert "Where is my parcel" in body and "<textarea" not in body  # read-only: no reply box
