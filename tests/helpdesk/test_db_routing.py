@@ -9,6 +9,7 @@ connection, under row-level security for the right tenant; writes and other read
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 from django.db import connections
@@ -100,3 +101,33 @@ def test_row_level_security_holds_on_the_replica_connection(tenant, other_tenant
             cursor.execute("SELECT current_setting('transaction_read_only')")
             assert cursor.fetchone()[0] == "on"
         assert [t.subject for t in Ticket.objects.for_tenant(tenant)] == ["Ours"]
+
+
+def test_the_replica_url_adds_a_mirrored_alias_as_the_same_role():
+    from tests.helpdesk.test_settings import run_python
+
+    probe = (
+        "import json, django; django.setup(); from django.conf import settings as s; "
+        "r = s.DATABASES.get('replica'); print(json.dumps({'replica': r and {k: r.get(k) for k "
+        "in ('ENGINE', 'HOST', 'NAME', 'CONN_HEALTH_CHECKS', 'TEST', 'OPTIONS')}, "
+        "'routers': s.DATABASE_ROUTERS}))"
+    )
+    without = run_python(probe, DATABASE_URL="postgres://app@db:5432/helpdesk")
+    assert json.loads(without.stdout)["replica"] is None, without.stderr
+    configured = run_python(
+        probe,
+        DATABASE_URL="postgres://app@db:5432/helpdesk",
+        HELPDESK_REPLICA_DATABASE_URL="postgres://app@replica-1:5432/helpdesk",
+        HELPDESK_DB_ASSUME_ROLE="helpdesk_app",
+    )
+    config = json.loads(configured.stdout)
+    assert config["routers"] == ["helpdesk.db_routing.ReplicaRouter"]
+    replica = config["replica"]
+    assert replica.pop("TEST")["MIRROR"] == "default"  # tests use the primary's database
+    assert replica == {
+        "ENGINE": "django.db.backends.postgresql",
+        "HOST": "replica-1",
+        "NAME": "helpdesk",
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {"assume_role": "helpdesk_app"},
+    }
