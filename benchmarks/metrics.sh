@@ -4,8 +4,9 @@
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/helpdesk_metrics REDIS_URL=redis://127.0.0.1:6379/5 \
 #     benchmarks/metrics.sh      # seeds once (1,000,000 tickets, 300,000 CSAT, 100,000 NPS), then measures
 #
-# 1. Seeds one tenant with bulk inserts as the application role (row-level security on), builds
-#    the rollups with `manage.py metrics_rebuild` (timed) and runs VACUUM ANALYZE.
+# 1. Seeds one tenant with COPY as the owner role (PostgreSQL refuses COPY FROM into tables with
+#    row-level security for the application role), builds the rollups with
+#    `manage.py metrics_rebuild` as the application role (timed) and runs VACUUM ANALYZE.
 # 2. Times the dashboard's data in-process (benchmarks/metrics_measure.py data).
 # 3. Serves with gunicorn (benchmarks/serve.sh: 2 sync workers, DEBUG off, app role, Redis) and
 #    times the full page: sequential GETs (p50/p90/p99) and wrk with 2 connections.
@@ -22,7 +23,8 @@ APP="env HELPDESK_DB_ASSUME_ROLE=helpdesk_app"
 if ! .venv/bin/python manage.py shell -c "from helpdesk.tenancy.models import Tenant; import sys; sys.exit(0 if Tenant.objects.filter(slug='$SLUG').exists() else 1)" 2>/dev/null; then
   .venv/bin/python manage.py migrate -v0
   .venv/bin/python manage.py db_app_role
-  $APP .venv/bin/python manage.py seed_metrics_bench --slug "$SLUG" | tee /tmp/seed_metrics.out
+  /usr/bin/time -f "seed_metrics_bench: %e s, %M KiB max RSS" \
+    .venv/bin/python manage.py seed_metrics_bench --slug "$SLUG" | tee /tmp/seed_metrics.out
   /usr/bin/time -f "metrics_rebuild: %e s, %M KiB max RSS" \
     $APP .venv/bin/python manage.py metrics_rebuild --tenant "$SLUG"
   psql "$DATABASE_URL" -qc "VACUUM ANALYZE"
