@@ -325,6 +325,29 @@ def test_the_ticket_page_tag_reads_the_ticket_pages_own_context_in_four_queries(
     assert "/journeys/" not in html  # agents cannot open the funnel
 
 
+def test_the_agents_ticket_page_shows_where_the_customer_was_when_they_wrote(
+    client, tenant, manager, purchase, ingest, now
+):
+    """End to end through templates/tickets/ticket.html (``{% journey_position ticket %}`` under
+    the customer card)."""
+    customer = CustomerFactory(tenant=tenant, external_id="ada")
+    ingest(
+        [
+            ("ada", "Cart viewed", now - timedelta(days=6)),
+            ("ada", "Payment started", now - timedelta(days=5, hours=1)),
+        ]
+    )
+    ticket = ticket_services.ticket_create(
+        tenant=tenant, customer=customer, subject="Fee?", body="Why?", at=now - timedelta(days=2)
+    )
+    client.force_login(manager)
+    html = client.get(f"/t/acme/tickets/{ticket.number}/").content.decode()
+    assert "Journey when they wrote" in html
+    assert "Stuck at Payment for 3 days" in html
+    assert "Now: " not in html  # still at Payment
+    assert f"/t/acme/journeys/{purchase.public_id}/?stage=2#voice" in html
+
+
 def test_the_ticket_page_include_renders_nothing_outside_journeys(tenant, purchase):
     customer = CustomerFactory(tenant=tenant)
     ticket = ticket_services.ticket_create(tenant=tenant, customer=customer, subject="Hi", body="x")
