@@ -160,25 +160,28 @@ class Server:
 
     def drain(self, database_url: str, timeout: float = 300) -> float:
         """Wait until the requests still in flight when wrk stopped are done (a slow page goes on
-        in its worker and would slow the next measurement): no CPU in the server's processes
-        and no active query of theirs in PostgreSQL. Returns the seconds waited."""
+        in its worker, and the requests wrk left in the listen queue are still served, which
+        would slow the next measurement): twice in a row, no CPU in the server's processes for
+        a quarter of a second and none of their PostgreSQL sessions busy. Returns the seconds
+        waited."""
         started = time.monotonic()
-        while time.monotonic() - started < timeout:
+        quiet = 0
+        while quiet < 2 and time.monotonic() - started < timeout:
             before = self.cpu_ticks()
             time.sleep(0.25)
             if self.cpu_ticks() - before > 1:
+                quiet = 0
                 continue
             ports = self.db_ports()
-            if not ports:
-                break
-            in_list = ",".join(str(p) for p in sorted(ports))  # integers from /proc
-            active = psql_value(
-                database_url,
-                "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "  # noqa: S608
-                f"AND client_port IN ({in_list})",
-            )
-            if active == "0":
-                break
+            busy = "0"
+            if ports:
+                in_list = ",".join(str(p) for p in sorted(ports))  # integers from /proc
+                busy = psql_value(
+                    database_url,
+                    "SELECT count(*) FROM pg_stat_activity WHERE state <> 'idle' "  # noqa: S608
+                    f"AND client_port IN ({in_list})",
+                )
+            quiet = quiet + 1 if busy == "0" else 0
         return time.monotonic() - started
 
     def stop(self) -> None:
