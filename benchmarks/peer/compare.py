@@ -1,7 +1,7 @@
 """Our helpdesk against its Django peer, django-helpdesk, side by side in one run.
 
     benchmarks/peer/setup_peer.sh          # once: the peer, its project and its data
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/helpdesk_bench REDIS_URL=redis://127.0.0.1:6379/11 \\
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/helpdesk_bench REDIS_URL=redis://127.0.0.1:6379/12 \\
       .venv/bin/python benchmarks/peer/compare.py --duration 30 --rounds 2
 
 Serves both with the same server settings: gunicorn, 2 sync workers, DEBUG off, PostgreSQL (ours
@@ -33,8 +33,9 @@ medians per side, and the ratios against the targets of the issue: queue >= 100x
 >= 8x, creation >= 3x, dashboard time <= 1/10 of the peer's.
 
 Writes to our database only what a run adds: the tickets created by the creation runs, an API
-key named "peer comparison" (kept in $PEER_DIR/ours-api-key-<slug> and reused by later runs), and, when the bench tenant has none yet (unless --no-build-rollups),
-the dashboard's rollups, which the dashboard itself asks a worker to build. No Celery worker runs:
+key named "peer comparison" (kept in $PEER_DIR/ours-api-key-<slug> and reused by later runs),
+and, when the bench tenant has none yet (unless --no-build-rollups), the dashboard's rollups,
+which the dashboard itself asks a worker to build. No Celery worker runs:
 at the end the script removes from REDIS_URL's queues the tasks its servers enqueued (and only
 those). Our cache is in REDIS_URL too: give the run a Redis database that no other helpdesk
 server uses.
