@@ -270,7 +270,31 @@
 
   /* ---- Styles from data attributes (the CSP allows no style="" attributes) ---- */
 
-  // data-brand="#rrggbb" sets the --brand colour; data-flex-grow="<n>" sets flex-grow.
+  // data-brand="#rrggbb" sets the --brand colour; data-flex-grow="<n>" sets flex-grow. Each
+  // value becomes a rule in a constructed stylesheet (CSSOM, which the CSP allows) rather than
+  // an inline style: an inline style would be written into the markup that htmx snapshots for
+  // history, and re-parsing that markup is what the CSP blocks.
+  var dataSheet = null;
+  var dataRules = {};
+
+  function dataRule(selector, declaration, el, apply) {
+    if (dataRules[selector]) return;
+    if (dataSheet === null) {
+      try {
+        dataSheet = new CSSStyleSheet();
+        doc.adoptedStyleSheets = doc.adoptedStyleSheets.concat([dataSheet]);
+      } catch (e) {
+        dataSheet = false; // no constructable stylesheets: inline styles (CSSOM) instead
+      }
+    }
+    if (!dataSheet) {
+      apply(el);
+      return;
+    }
+    dataSheet.insertRule(selector + " { " + declaration + " }", dataSheet.cssRules.length);
+    dataRules[selector] = true;
+  }
+
   function applyStyleData(scope) {
     var els = $all("[data-brand], [data-flex-grow]", scope);
     if (scope && scope.nodeType === 1 && scope.matches("[data-brand], [data-flex-grow]")) {
@@ -278,9 +302,17 @@
     }
     els.forEach(function (el) {
       var brand = el.getAttribute("data-brand");
-      if (brand && /^#[0-9a-fA-F]{6}$/.test(brand)) el.style.setProperty("--brand", brand);
+      if (brand && /^#[0-9a-fA-F]{6}$/.test(brand)) {
+        dataRule('[data-brand="' + brand + '"]', "--brand: " + brand, el, function (target) {
+          target.style.setProperty("--brand", brand);
+        });
+      }
       var grow = el.getAttribute("data-flex-grow");
-      if (grow && /^\d+(\.\d+)?$/.test(grow)) el.style.flexGrow = grow;
+      if (grow && /^\d+(\.\d+)?$/.test(grow)) {
+        dataRule('[data-flex-grow="' + grow + '"]', "flex-grow: " + grow, el, function (target) {
+          target.style.flexGrow = grow;
+        });
+      }
     });
   }
 
