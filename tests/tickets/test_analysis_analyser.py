@@ -210,6 +210,11 @@ def test_support_lexicon_fixes_vaders_blind_spots():
         ("Hola, necesito cambiar la dirección de envío de mi pedido, por favor.", "es"),
         ("Здравствуйте, не могу войти в личный кабинет.", "ru"),
         ("注文した商品がまだ届いていません。", "ja"),
+        ("Hola, el paquete llegó tarde y está roto.", "es"),
+        ("Dzień dobry, zamówienie nie dotarło, proszę o pomoc.", "pl"),
+        ("Hej, jag har inte fått min faktura, kan ni hjälpa mig?", "sv"),
+        ("Merhaba, faturamı bulamıyorum, yardım eder misiniz lütfen?", "tr"),  # noqa: RUF001
+        ("I need the invoice for my order, please.", "en"),
     ],
 )
 def test_language_detection(text, language):
