@@ -300,3 +300,21 @@ async def test_live_updates_need_a_verified_session_when_the_tenant_requires_it(
     unverified, verified = await prepare()
     assert not await connects(unverified)
     assert await connects(verified)
+
+
+def test_the_admin_signs_in_through_our_sign_in_and_its_code(client, agent):
+    agent.is_staff = True
+    agent.save(update_fields=["is_staff"])
+    device, _ = enrol(client, agent)
+    client.logout()
+    redirect = client.get("/admin/login/?next=/admin/")
+    assert redirect.status_code == 302
+    assert redirect["Location"] == "/accounts/login/?next=%2Fadmin%2F"
+    # The admin's own form is not reachable: a password alone opens nothing.
+    posted = client.post("/admin/login/", {"username": "agent@acme.test", "password": PASSWORD})
+    assert posted.status_code == 302 and posted["Location"].startswith("/accounts/login/")
+    assert client.get("/admin/").status_code == 302
+    sign_in_with_password(client, "agent@acme.test", next_path="/admin/")
+    assert client.get("/admin/").status_code == 302
+    client.post("/accounts/two-factor/verify/", {"token": code(device, steps_ahead=1)})
+    assert client.get("/admin/").status_code == 200
