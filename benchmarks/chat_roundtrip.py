@@ -109,7 +109,7 @@ def start_server(port: int, workers: int) -> subprocess.Popen:
         "--port",
         str(port),
         "--ws",
-        "websockets",  # as the realtime service in docker-compose.yml
+        "websockets-sansio",  # as the realtime service in docker-compose.yml
         "--log-level",
         "warning",
         "--no-access-log",
