@@ -147,6 +147,15 @@ class CsatAnswerForm(NpsAnswerForm):
     )
 
 
+class CsatDetailsForm(CsatAnswerForm):
+    """What the customer may add after the one-click rating: the comment and the extra questions
+    (the score is already saved and never changes)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["score"]
+
+
 class FeedbackForm(forms.Form):
     body = forms.CharField(
         label="Your feedback",

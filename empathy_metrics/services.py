@@ -149,6 +149,49 @@ def csat_response_submit(
         return CsatResult(response, created=True)
 
 
+def csat_response_add_details(
+    *,
+    tenant: Tenant,
+    response: SurveyResponse,
+    comment: str = "",
+    extra_answers: dict | None = None,
+) -> SurveyResponse:
+    """The comment and extra answers a customer adds right after a one-click rating.
+
+    Once: details already given stay as they are, and the score never changes.
+    """
+    comment = (comment or "").strip()
+    if len(comment) > CSAT_COMMENT_MAX:
+        raise ValidationError(
+            {
+                "comment": gettext("Keep the comment under %(n)d characters.")
+                % {"n": CSAT_COMMENT_MAX}
+            }
+        )
+    with tenant_context(tenant):
+        response = (
+            SurveyResponse.objects.for_tenant(tenant)
+            .select_for_update()
+            .get(pk=response.pk, kind=SurveyKind.CSAT)
+        )
+        given = {k: v for k, v in (response.extra_answers or {}).items() if not k.startswith("_")}
+        if response.comment or any(v not in (None, "") for v in given.values()):
+            return response
+        extras = extra_answers_clean(
+            SurveySettings.objects.for_tenant(tenant).first() or SurveySettings(), extra_answers
+        )
+        changed = []
+        if comment:
+            response.comment = comment
+            changed.append("comment")
+        if any(v not in (None, "") for k, v in extras.items() if not k.startswith("_")):
+            response.extra_answers = {**(response.extra_answers or {}), **extras}
+            changed.append("extra_answers")
+        if changed:
+            response.save(update_fields=changed)
+    return response
+
+
 # --- asking by email --------------------------------------------------------------------------
 
 

@@ -17,10 +17,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from empathy_metrics.forms import CsatAnswerForm, FeedbackForm, NpsAnswerForm
+from empathy_metrics.forms import CsatAnswerForm, CsatDetailsForm, FeedbackForm, NpsAnswerForm
 from empathy_metrics.models import SurveyKind, SurveyRequest, SurveyResponse
 from empathy_metrics.selectors.settings import survey_settings_get
-from empathy_metrics.services import csat_response_submit
+from empathy_metrics.services import csat_response_add_details, csat_response_submit
 from empathy_metrics.services_nps import feedback_submit, nps_response_submit, survey_token_read
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant
@@ -148,7 +148,7 @@ def _csat_answer(
         "answer": existing,
     }
     if existing is not None:
-        return render(request, "empathy_metrics/csat_survey.html", context)
+        return _csat_details(request, tenant, existing, questions, context)
     if ticket is None or ticket.reopen_count != survey_request.resolution:
         return render(
             request, "empathy_metrics/survey_invalid.html", {"message": CLOSED_CSAT}, status=410
@@ -170,17 +170,51 @@ def _csat_answer(
             else:
                 context["answer"] = result.response
                 context["saved"] = True
+                context["details_form"] = CsatDetailsForm(extra_questions=questions)
                 return render(request, "empathy_metrics/csat_survey.html", context)
     else:
         initial = {}
         score = _preselected_score(request, range(1, 6))
         if score is not None:
             initial["score"] = score
+            # One click: the score chosen in the email is sent by the page's script at once
+            # (static/js/csat_autosubmit.js). Mail scanners that open links run no scripts, so
+            # their visit records nothing; without scripts the customer presses "Send".
+            context["autosubmit"] = True
         form = CsatAnswerForm(initial=initial, extra_questions=questions)
     context["form"] = form
     return render(
         request, "empathy_metrics/csat_survey.html", context, status=400 if form.errors else 200
     )
+
+
+def _csat_details(
+    request: HttpRequest, tenant: Tenant, answer: SurveyResponse, questions: list, context: dict
+) -> HttpResponse:
+    """After the rating: thanks, and once, the optional comment and extra questions."""
+    given = {k: v for k, v in (answer.extra_answers or {}).items() if not k.startswith("_")}
+    open_for_details = not answer.comment and not any(v not in (None, "") for v in given.values())
+    context["answer"] = answer
+    if request.method == "POST" and request.POST.get("details") == "1" and open_for_details:
+        form = CsatDetailsForm(request.POST, extra_questions=questions)
+        if form.is_valid():
+            try:
+                answer = csat_response_add_details(
+                    tenant=tenant,
+                    response=answer,
+                    comment=form.cleaned_data["comment"],
+                    extra_answers=form.extra_answers(),
+                )
+            except ValidationError as error:
+                _form_errors_from(form, error)
+            else:
+                context.update(answer=answer, saved=True, details_saved=True)
+                return render(request, "empathy_metrics/csat_survey.html", context)
+        context["details_form"] = form
+        return render(request, "empathy_metrics/csat_survey.html", context, status=400)
+    if open_for_details:
+        context["details_form"] = CsatDetailsForm(extra_questions=questions)
+    return render(request, "empathy_metrics/csat_survey.html", context)
 
 
 @require_http_methods(["GET", "POST"])

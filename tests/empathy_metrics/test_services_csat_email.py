@@ -304,3 +304,34 @@ def test_one_reminder_while_unanswered_and_none_once_reopened_or_answered(
     assert f"ACME-{waiting.number}" in reminder.subject
     with django_capture_on_commit_callbacks(execute=True):
         assert survey_reminders_send(tenant=tenant, now=later + timedelta(days=1)) == 0
+
+
+def test_the_link_page_sends_the_score_by_script_and_a_scanner_records_nothing(
+    client, tenant, emailed
+):
+    _ticket, links = emailed
+    html = client.get(links[5]).content.decode()  # what a mail scanner does: a plain GET
+    assert "data-autosubmit" in html and "js/csat_autosubmit.js" in html
+    plain = client.get(links[5].split("?")[0]).content.decode()  # no score chosen: no script
+    assert "data-autosubmit" not in plain and "csat_autosubmit.js" not in plain
+    with tenant_context(tenant):
+        assert not SurveyResponse.objects.for_tenant(tenant).exists()
+
+
+def test_after_the_one_click_rating_the_comment_can_be_added_once(client, tenant, emailed):
+    _ticket, links = emailed
+    path = links[2].split("?")[0]
+    saved = client.post(path, {"score": "2"}).content.decode()
+    assert "Your rating was saved: 2 out of 5" in saved and "Add my comment" in saved
+    added = client.post(path, {"details": "1", "comment": "Took three days", "extra_q1": "2"})
+    assert added.status_code == 200 and b"and your words were saved" in added.content
+    with tenant_context(tenant):
+        answer = SurveyResponse.objects.for_tenant(tenant).get()
+    assert (answer.score, answer.comment, answer.extra_answers) == (2, "Took three days", {"q1": 2})
+    # once: the page no longer offers it, and another post changes nothing
+    again = client.get(links[5]).content.decode()
+    assert "Add my comment" not in again
+    client.post(path, {"details": "1", "comment": "Changed my mind", "score": "5"})
+    with tenant_context(tenant):
+        answer = SurveyResponse.objects.for_tenant(tenant).get()
+    assert (answer.score, answer.comment) == (2, "Took three days")
