@@ -18,7 +18,12 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
-from empathy_metrics.services import csat_request_send, csat_response_submit
+from empathy_metrics.selectors_csat import csat_response_for
+from empathy_metrics.services import (
+    csat_request_send,
+    csat_response_add_details,
+    csat_response_submit,
+)
 from empathy_metrics.templatetags.empathy_tags import csat_form
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.decorators import tenant_view
@@ -41,9 +46,17 @@ def csat_submit(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, "tickets/status/link_invalid.html", status=404)
         errors: list[str] = []
         try:
-            csat_response_submit(
-                tenant=tenant, ticket=ticket, score=values["score"], comment=values["comment"]
-            )
+            if request.POST.get("details") == "1":  # the comment after a one-click rating
+                answer = csat_response_for(
+                    tenant=tenant, ticket_id=ticket.pk, resolution=ticket.reopen_count
+                )
+                if answer is None:
+                    raise ValidationError(gettext("Choose a rating first."))
+                csat_response_add_details(tenant=tenant, response=answer, comment=values["comment"])
+            else:
+                csat_response_submit(
+                    tenant=tenant, ticket=ticket, score=values["score"], comment=values["comment"]
+                )
         except ValidationError as exc:
             errors = exc.messages
         if as_fragment:

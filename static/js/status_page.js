@@ -479,6 +479,20 @@
   }
 
   if (feedback) {
+    // One click on a score is the answer (the comment can follow). Keyboard users move through
+    // the scale with the arrow keys, which also "click": for them (detail 0) the button sends.
+    feedback.addEventListener("click", function (event) {
+      if (event.detail === 0 || !event.target.closest) return;
+      var option = event.target.closest(".csat-option");
+      var form = option && option.closest("form[data-csat-form]");
+      if (!form) return;
+      var comment = form.querySelector("textarea[name=comment]");
+      if (comment && comment.value.trim()) return; // they are writing: Send when ready
+      window.setTimeout(function () {
+        if (!form.querySelector("input[name=score]:checked")) return;
+        if (form.requestSubmit) form.requestSubmit();
+      }, 0);
+    });
     feedback.addEventListener("submit", function (event) {
       var form = event.target;
       if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-csat-form")) return;

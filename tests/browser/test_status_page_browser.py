@@ -16,6 +16,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from empathy_metrics.models import SurveyResponse
+from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Membership
 from helpdesk.tenancy.policy import Role
 from tests.factories.tenancy import TenantFactory, UserFactory
@@ -145,10 +147,16 @@ def test_the_customers_page_follows_an_agent_live_without_reload(
         expect(csat).to_have_attribute("data-csat-state", "ask", timeout=TIMEOUT)
         expect(csat).to_contain_text("How satisfied are you with the help you received?")
         customer.screenshot(path=str(shots_dir / "status-03-resolved-csat.png"), full_page=True)
+        # one click on a score is the answer; the comment can follow
         csat.locator("label.csat-option").nth(4).click()
+        expect(customer.locator("[data-csat]")).to_contain_text(
+            "You rated this 5 out of 5.", timeout=TIMEOUT
+        )
         customer.get_by_label(re.compile("Anything you would like to add")).fill("Fast and kind.")
-        customer.get_by_role("button", name="Send feedback").click()
-        expect(customer.locator("[data-csat]")).to_contain_text("You rated this 5 out of 5.")
+        customer.get_by_role("button", name="Add my comment").click()
+        expect(customer.get_by_role("button", name="Add my comment")).to_have_count(
+            0, timeout=TIMEOUT
+        )
         assert customer.evaluate("window.__notReloaded") is True
         customer.screenshot(path=str(shots_dir / "status-04-thanks.png"), full_page=True)
 
@@ -158,3 +166,8 @@ def test_the_customers_page_follows_an_agent_live_without_reload(
         )
         assert len(cursors) == len(set(cursors))
         assert customer_errors == [] and agent_errors == []
+
+    tenant = world["tenant"]
+    with tenant_context(tenant):
+        answer = SurveyResponse.objects.for_tenant(tenant).get()
+    assert (answer.score, answer.comment) == (5, "Fast and kind.")

@@ -59,3 +59,18 @@ def test_unresolved_tickets_invalid_links_and_gets_are_refused(client, tenant, a
     status_link_rotate(tenant=tenant, actor=agent, ticket=ticket)
     assert client.post(old, {"score": "5"}).status_code == 404
     assert count(ticket) == 0
+
+
+def test_a_one_click_rating_then_the_comment_once(client, solved):
+    early = client.post(url(solved), {"details": "1", "comment": "Hello"}, HTTP_X_FRAGMENT="1")
+    assert early.status_code == 400 and b"Choose a rating first." in early.content
+    rated = client.post(url(solved), {"score": "3"}, HTTP_X_FRAGMENT="1")
+    assert b"3 out of 5" in rated.content and b"Add my comment" in rated.content
+    added = client.post(
+        url(solved), {"details": "1", "comment": " Slow but fine "}, HTTP_X_FRAGMENT="1"
+    )
+    assert added.status_code == 200 and b"Add my comment" not in added.content
+    client.post(url(solved), {"details": "1", "comment": "Overwritten?"}, HTTP_X_FRAGMENT="1")
+    with tenant_context(solved.tenant):
+        answer = SurveyResponse.objects.get(ticket=solved)
+    assert (answer.score, answer.comment) == (3, "Slow but fine")

@@ -103,5 +103,6 @@ def test_the_template_tag_asks_thanks_or_stays_hidden(tenant, agent):
     thanks = render_tag(ticket, token)
     assert 'data-csat-state="thanks"' in thanks and "5 out of 5" in thanks
     shown, _, template = thanks.partition("<template data-csat-template>")
-    assert "<form" not in shown  # the form waits in a <template> for the next resolution
-    assert "data-csat-form" in template
+    # no second rating; only the optional comment after the one-click rating
+    assert 'name="score"' not in shown and 'name="details" value="1"' in shown
+    assert "data-csat-form" in template  # the rating waits in a <template> for the next round
