@@ -52,7 +52,9 @@ def queue(request: HttpRequest, tenant_slug: str) -> HttpResponse:
         tenant=tenant, user=request.user, filters=filters, cursor=request.GET.get("cursor", "")
     )
     can_work = role_has_perm(request.membership.role, Perm.TICKETS_WORK)
-    rows = queue_rows_html(tenant=tenant, user=request.user, tickets=page.tickets, can_work=can_work)
+    rows = queue_rows_html(
+        tenant=tenant, user=request.user, tickets=page.tickets, can_work=can_work
+    )
     context = {
         "page": page,
         "rows": rows,
