@@ -113,6 +113,54 @@ def test_round_four_rules_keep_their_precision(text, signal):
     assert signal not in signals_of(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "signal"),
+    [
+        ("I'm fuming about the second missed delivery.", "frustration"),
+        ("My patience has worn thin with these invoices.", "frustration"),
+        ("You have got to be kidding, a fee for paper statements?", "frustration"),
+        ("Why should I even bother filing a bug report?", "frustration"),
+        ("Your staff never listen to a word I say.", "frustration"),
+        ("The app gets worse with each release.", "frustration"),
+        ("How am I meant to share a folder with a client?", "confusion"),
+        ("What am I missing in the webhook setup?", "confusion"),
+        ("The payroll run is on the 28th and the export is broken.", "urgency"),
+        ("Logins are failing for every user in the EU region.", "urgency"),
+        ("Nobody in the office can log in since the update.", "urgency"),
+        ("The API is returning 502s on every request.", "urgency"),
+        ("Drivers are waiting outside with no manifests.", "urgency"),
+        ("Please treat this as a priority, the invoices are wrong.", "urgency"),
+        ("We will terminate the contract at the end of the term.", "churn_risk"),
+        ("We're going to let the licence lapse.", "churn_risk"),
+        ("Please turn off auto-renewal on my plan.", "churn_risk"),
+        ("We're planning on leaving when the term ends.", "churn_risk"),
+        ("Please port our numbers to the new carrier.", "churn_risk"),
+        ("Stop charging my card, I never use it.", "churn_risk"),
+        ("I'm so thankful for the quick fix.", "gratitude"),
+    ],
+)
+def test_round_five_phrasings_are_found(text, signal):
+    assert signal in signals_of(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "signal"),
+    [
+        ("We won't be letting the contract lapse.", "churn_risk"),  # negated
+        ("We do not intend to terminate the agreement.", "churn_risk"),  # negated
+        ("I was about to cancel, but it works now.", "churn_risk"),
+        ("Can I switch to the monthly plan?", "churn_risk"),  # a plan change, not leaving
+        ("Could you ship it somewhere else, to my office?", "churn_risk"),
+        ("Everyone can log in again, thanks.", "urgency"),
+        ("Yesterday's outage is over, we only want the incident report.", "urgency"),
+        ("Is there a way to merge folders? I can't work out how.", "urgency"),
+        ("Not happy with the colour, but it will do.", "frustration"),  # mild, one weak cue
+    ],
+)
+def test_round_five_rules_keep_their_precision(text, signal):
+    assert signal not in signals_of(text)
+
+
 def test_vetoed_signals_are_the_ones_the_text_rules_out():
     _signals, vetoed = detect_signals_detail(prepare("No rush, and I'm not cancelling."))
     assert {"urgency", "churn_risk"} <= vetoed

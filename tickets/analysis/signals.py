@@ -147,6 +147,47 @@ CUES: dict[str, list[Cue]] = {
             False,
         ),
         (r"\blost a customer\b|\b(?:elsewhere|leaving|gone) after this\b", 0.9, False),
+        # Round 5 (round 4's misses, now development data): the vocabulary of anger and
+        # disbelief, patience run out, being ignored or fobbed off, things getting worse.
+        (
+            r"\b(?:fuming|seething|exasperat\w*|nightmare|shambles|farce|insane|ashamed|"
+            r"shame on you|beyond a joke)\b|\b(?:what|such|complete|total) (?:a )?mess\b",
+            1.0,
+        ),
+        (
+            r"\b(?:los(?:t|ing)|run(?:ning)? out of) (?:my |all )?patience\b|\bpatience "
+            r"(?:has |is )?(?:run|running|worn|wearing) (?:out|thin)\b|\b(?:so|totally) over "
+            r"(?:this|it)\b",
+            1.0,
+            False,
+        ),
+        (
+            r"\byou (?:must|have got to|'?ve got to) be "
+            r"(?:joking|kidding)\b|\bjust wow\b|^\s*unreal\b|\breally\s*\?!",
+            1.0,
+            False,
+        ),
+        (
+            r"\bwhy (?:do|should|would) (?:i|we) (?:even )?bother\b|\b(?:a|like talking to a) "
+            r"brick wall\b|\bcanned (?:reply|response|answer)\b|\bsame template\b|\bmeans? "
+            r"nothing to you\b|\bdo your job\b|\bsaid no one\b",
+            1.0,
+            False,
+        ),
+        (
+            r"\b(?:you|your staff|your people|they) never (?:read|listen)\b|\bnot (?:a single|one)"
+            r"\b.{0,30}\b(?:answered|replied|returned)\b|\bnobody (?:can|could|will) (?:tell|"
+            r"explain)\b",
+            0.9,
+            False,
+        ),
+        (r"\b(?:can'?t|cannot|can not) believe\b", 0.6, False),
+        (r"\bget(?:s|ting)? worse\b|\bworse (?:with|after) every\b", 0.8, False),
+        (r"\byou people\b|\b(?:pretty|very|really|so) poor\b|\banything but\b", 0.8, False),
+        (r"\b(?:not|never) happy about\b", 0.9, False),
+        (r"\b(?:not|never) happy with\b", 0.5, False),
+        (r"\b(?:a|an) (?:proper|real|straight|actual) (?:answer|reply|response)\b", 0.7, False),
+        (r"\bdifferent answer\b|\b(?:a|one) month later\b|\bfor the love of\b", 0.8, False),
     ),
     "confusion": _cues(
         (r"\bconfus(?:ed|ing|ion)\b", 1.0),
@@ -216,7 +257,16 @@ CUES: dict[str, list[Cue]] = {
         (r"\bexplain\b|\bclarify\b", 0.5),
         (r"\bdid (?:the|my) .{1,30} go through or not\b|\bor not\?", 0.9, False),
         (r"\bimpossible to understand\b|\bso complicated\b|\bhard to understand\b", 1.0),
-        (r"\bpuzzled\b|\bperplexed\b", 1.0),
+        (r"\bpuzzled\b|\bperplexed\b|\bbaffl\w*|\bstruggling to understand\b", 1.0),
+        # Round 5 (round 4's misses): "how am I meant to", "where would I find", "what am I
+        # missing", "am I doing something wrong", "help me understand", "it's not obvious".
+        (
+            r"\bhow am i meant\b|\bwhere (?:would|could) (?:i|we) find\b|\bwhere in the \w+\b|"
+            r"\bwhat am i missing\b|\bam i doing (?:something|it|anything) wrong\b|\bhelp me "
+            r"understand\b|\bnot obvious\b|\bcan'?t tell (?:if|whether)\b|\bwalk me through\b",
+            1.0,
+            False,
+        ),
         (r"\bwhat'?s the difference\b|\bwhat is the difference\b|\bdifference between\b", 0.6),
         (
             r"\b(?:instructions|guide|manual|article|docs|documentation|help page|faq|screen|"
@@ -239,7 +289,7 @@ CUES: dict[str, list[Cue]] = {
         (r"\bdeadlines?\b", 0.6),
         (
             r"\b(?:another|third|second|fourth|fifth|repeated|constant|frequent|these|so many|"
-            r"\d+(?:st|nd|rd|th)?) outages?\b|\boutages? (?:this|last|in the last|in (?:two|\d+)|every)\b",
+            r"\d+(?:st|nd|rd|th)?|last week'?s|yesterday'?s|last month'?s|previous|past|earlier) outages?\b|\boutages? (?:this|last|in the last|in (?:two|\d+)|every)\b",
             -0.8,
             False,
         ),
@@ -335,7 +385,7 @@ CUES: dict[str, list[Cue]] = {
         (
             r"\b"
             + NUM
-            + r" (?:people|users|customers) (?:can't|cannot)\b|\bcan'?t work\b|\bblocking\b",
+            + r" (?:people|users|customers) (?:can't|cannot)\b|\bcan'?t work\b(?! out)|\bblocking\b",
             0.8,
         ),
         (
@@ -346,8 +396,8 @@ CUES: dict[str, list[Cue]] = {
         # Round 4 (misses on the development data, and the phrasings the issue names):
         # services gone, openings in minutes, dates as deadlines, a "send someone today".
         (
-            r"\bwithout (?:any )?(?:electricity|power|internet|broadband|water|hot water|heating|"
-            r"heat|signal|phone|service)\b",
+            r"\bwithout (?:any |a )?(?:working )?(?:electricity|power|internet|broadband|water|hot water|heating|"
+            r"heat|signal|phone(?: line)?|line|service|mobile data)\b",
             1.0,
             False,
         ),
@@ -369,7 +419,7 @@ CUES: dict[str, list[Cue]] = {
             False,
         ),
         (
-            r"\bneeds? (?:it|them|this|that|these|those|the \w+|my \w+|our \w+) "
+            r"\bneeds? (?:it|them|this|that|these|those|the \w+|my \w+|our \w+|an? \w+) "
             r"(?:by|before)\b",
             0.9,
         ),
@@ -395,6 +445,66 @@ CUES: dict[str, list[Cue]] = {
         (r"\b(?:hacked|stolen|compromised)\b", 0.9),
         (r"\bwon'?t (?:start|boot|turn on)\b", 0.5),
         (r"\bhelp\s*!{1,}", 0.4, False),
+        # Round 5 (round 4's misses): events at a date or an hour, failures for everyone,
+        # people idle, business lost, a stated priority.
+        (
+            r"\b(?:hearing|court|party|ceremony|wedding|funeral|presentation|exam|flight|launch|"
+            r"go-?live|conference|interview|audit|submission|inspection|payroll|surgery|new hires)"
+            r"\b[^.!?]{0,30}?\b(?:on|at|by|before|until|this|next|closes|starts|start) (?:the )?"
+            r"(?:" + DAYS + r"|\d{1,2}(?:st|nd|rd|th)\b|\d{1,2}(?::\d\d)? ?(?:am|pm)?\b|"
+            r"midnight|noon|tomorrow|tonight|\d{1,2} (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|"
+            r"dec)[a-z]*)",
+            0.8,
+        ),
+        (
+            r"\b(?:by|before) (?:the )?(?:end of (?:the )?(?:day|business|week)|close of business|"
+            r""
+            + DAYS
+            + r"'s\b|the quarter (?:closes|ends))|\b(?:by|before|until) \d{1,2} ?(?:am|pm)\b",
+            0.8,
+        ),
+        (
+            r"\b(?:fail\w*|error\w*|unavailable|broken|not working|declin\w*|down|offline|"
+            r"dropping|dropped)\b[^.!?]{0,40}?\b(?:for|to) (?:all|every(?:one|body)?|each)\b",
+            0.9,
+        ),
+        (
+            r"(?:\b(?:everyone|everybody|all (?:of )?(?:us|our \w+))\b[^.!?]{0,30}?\b(?:can'?t|"
+            r"cannot|is unable to|are unable to)|\b(?:nobody|no one|none of (?:us|our \w+))\b"
+            r"[^.!?]{0,30}?\bcan) (?:log ?in|sign in|access|work|pay|book|order|connect|get in)\b",
+            0.9,
+            False,
+        ),
+        (r"\b(?:returning|throwing|giving|returns|throws) (?:an? )?(?:http )?5\d\d", 0.9),
+        (
+            r"\b(?:sitting|standing) idle\b|\b(?:trucks|drivers|customers|patients|agents|staff|"
+            r"guests|passengers) (?:are )?(?:waiting|stuck|queuing|queueing|idle)\b",
+            0.9,
+        ),
+        (
+            r"\bnothing is (?:selling|shipping|going out)\b|\babandon(?:ing)? (?:their )?carts?\b"
+            r"|\bevery (?:day|hour|minute) (?:costs|is costing|we lose)\b|\bno (?:deliveries|"
+            r"orders|sales|payments) (?:are )?(?:going|coming)\b",
+            1.0,
+        ),
+        (
+            r"\bas soon as (?:you|we|they) can\b|\b(?:treat|mark) (?:this|it) as (?:a )?priority\b"
+            r"|\bhigh priority\b|\bsev(?:erity)? ?[12]\b|\btime is (?:tight|short|running out)\b"
+            r"|\bunder attack\b|\b(?:this|it) can'?t wait\b|\bdown to (?:my |our )?(?:last|"
+            + NUM
+            + r") (?:days?|doses?|units?)\b",
+            1.0,
+            False,
+        ),
+        (r"\blocked out\b", 0.5),
+        (
+            r"\b(?:since|as of) this morning\b|\b(?:for the (?:last|past)) \d+ (?:min\w*|hours)\b",
+            0.4,
+        ),
+        (
+            r"\b(?:must|have to) (?:have|get|receive) (?:it|this|them|the \w+)\b[^.!?]{0,40}\bbefore\b",
+            0.8,
+        ),
         (
             r"\bno rush\b|\bno hurry\b|\bnot (?:urgent|a big deal|in a hurry|time[- ]critical)\b|\bwhenever you (?:get a chance|have time|can)\b|\bwhen you have time\b",
             -1.5,
@@ -405,7 +515,8 @@ CUES: dict[str, list[Cue]] = {
         (r"\bthank(?:s| you)\b(?! in advance)(?! for nothing)", 1.0),
         (r"\b(?:thx|thanx|ty|tysm|thnx|thank u)\b", 0.9),
         (r"\bappreciat(?:e|ed|ion)\b", 0.9),
-        (r"\bgrateful\b|\bkudos\b|\bshout-?out\b|\bmuch obliged\b", 1.0),
+        (r"\bgrateful\b|\bthankful\b|\bgratitude\b|\bkudos\b|\bshout-?out\b|\bmuch obliged\b", 1.0),
+        (r"\blifesavers?\b|\bwant to thank\b", 1.0),
         (
             r"\byou(?:'re| are| guys are)? (?:a star|amazing|the best|legends?|a lifesaver)\b|\blegends\b|\byou (?:guys )?rock\b",
             1.0,
@@ -429,7 +540,9 @@ CUES: dict[str, list[Cue]] = {
         ),
         (r"\bclos(?:e|ing) (?:all )?(?:my|our) accounts?\b|\bdelete my (?:account|data)\b", 1.0),
         (
-            r"\bswitch(?:ing|ed)? (?:to|over|provider|providers|supplier|banks?|vendors?)\b|\bswitch to\b|\bgoing back to\b",
+            r"\bswitch(?:ing|ed)? (?:to|over|provider|providers|supplier|banks?|vendors?)\b"
+            r"(?! (?:the |an? |our |my )?(?:annual|yearly|monthly|quarterly|\w+ )?(?:plan|billing|"
+            r"tier|package|app language|language)\b)|\bgoing back to\b",
             1.0,
         ),
         (
@@ -488,8 +601,55 @@ CUES: dict[str, list[Cue]] = {
             r"\b(?:go|going|went|gone) with (?:another|a different|your competitor|a competitor)\b",
             1.0,
         ),
+        # Round 5 (round 4's misses): ending or terminating an agreement, letting it lapse,
+        # not extending, leaving, porting out, pulling accounts, stopping the payments.
         (
-            r"\bnot (?:cancel+ing|planning to (?:switch|cancel|leave))\b|\b(?:wouldn'?t|would not|won'?t|will not) (?:switch|cancel|leave)\b",
+            r"\bterminat\w* (?:the |our |my |this )?(?:agreement|contract|account|subscription|"
+            r"service|lease|licen[cs]e|partnership|membership)\b|\bearly termination\b|\b(?:end|"
+            r"ending) (?:the |our |my |this )?(?:agreement|contract|subscription|membership|"
+            r"partnership|lease|relationship)\b|\blet(?:ting)? (?:the |our |my |it )?(?:\w+ )?"
+            r"lapse\b|\bwant out of (?:this|the|my|our)\b",
+            1.0,
+        ),
+        (
+            r"\b(?:won'?t|will not|not going to|don'?t|do not) (?:be )?(?:extend(?:ing)?|"
+            r"auto-?renew(?:ing)?|sign(?:ing)? the renewal)\b|\b(?:off|cancel|stop|disable|turn off)"
+            r" (?:the |my |our )?auto-?renew\w*",
+            1.0,
+            False,
+        ),
+        (
+            r"\b(?:thinking (?:about|of)|considering|planning (?:on|to)|going to|ready to|will|"
+            r"i'?ll|we'?ll) leav(?:e|ing)\b|\bleav(?:e|ing) (?:altogether|for good)\b|\b(?:i'?m|"
+            r"we'?re) gone\b",
+            1.0,
+        ),
+        (
+            r"\bport(?:ing)? (?:my|our) (?:number|numbers|line|lines)\b|\bpull(?:ing)? (?:all )?"
+            r"(?:of )?(?:our|my) (?:accounts|business|money|funds|listings)\b|\bsigned (?:up )?"
+            r"with (?:another|a different|a competitor)\b",
+            1.0,
+        ),
+        (
+            r"\bclos(?:e|ing|ure of) (?:all|both)(?: \w+)?(?: of)? (?:my|our|the) accounts\b",
+            1.0,
+        ),
+        (
+            r"\bstop (?:charging|billing|debiting)\b|\bif (?:i|we) cancel\b(?! (?:my |the |this |our |an |"
+            r"one )?(?:order|booking|appointment|reservation|delivery|item|flight)s?\b)",
+            0.8,
+            False,
+        ),
+        (r"\b(?:another|a different|other) (?:brand|crm|platform|solution|carrier)\b", 0.9),
+        (
+            r"\bshop around\b|\btak(?:e|ing) (?:my|our) (?:business|custom|money) somewhere\b|"
+            r"\bcancel\w*[.!\s]+everything\b",
+            0.9,
+        ),
+        (
+            r"\bnot (?:cancel+ing|planning to (?:switch|cancel|leave))\b|\b(?:wouldn'?t|would not|won'?t|will not) (?:switch|cancel|leave)\b"
+            r"|\b(?:was|were) (?:going|about|ready) to cancel\b|\b(?:i'?m|we'?re|i am|we are) "
+            r"(?:staying|not going anywhere)\b",
             -2.0,
             False,
         ),

@@ -9,14 +9,16 @@ Python, no Django.
 Data:
 - ``../shared/data/sentiment/dev.csv`` (or HELPDESK_SENTIMENT_DEV): 7,908 tweets and review
   snippets with 3-class labels (see its README);
-- ``data/raw/*.txt``: 801 hand-written, hand-labelled support messages (sentiment and the five
+- ``data/raw/*.txt``: 1,115 hand-written, hand-labelled support messages (sentiment and the five
   signals on each), development data. The first 529 (``01``-``08``) were written before any model
   or rule; a fixed 30% of them (by a hash of the text, ``split == "test"``) was the first test
-  split, reported once and then read. ``10_second_round.txt`` (151) was the second held-out set
-  and ``11_final_round.txt`` (121) the third, each reported once and then read;
-- ``data/heldout/*.txt``: 314 messages written after ``11_final_round.txt`` had been read and
-  before the rules and model were revised on the development data; never used to fit or tune
-  anything: the held-out figures come from here (see data/README.md).
+  split, reported once and then read. ``10_second_round.txt`` (151) was the second held-out set,
+  ``11_final_round.txt`` (121) the third and ``12_fourth_round.txt`` (314, plus 12 in other
+  languages, skipped here) the fourth, each reported once and then read;
+- ``data/heldout/*.txt``: the round-5 set (``03_fifth_round.txt``, 340 messages plus 6 in other
+  languages), written after ``12_fourth_round.txt`` had been evaluated and before the rules and
+  model were revised on the development data; never used to fit or tune anything: the held-out
+  figures come from here (see data/README.md).
 """
 
 from __future__ import annotations
@@ -62,13 +64,19 @@ TEST_SHARE = 3  # out of 10
 SUPPORT_WEIGHT = 6.0
 L2 = 1e-2
 STEPS = 400
-VERSION = "minilm-vader-head-2"
+VERSION = "minilm-vader-head-3"
 # The signal head: L2 chosen by cross-validation inside the support set (``SIGNAL_L2S``); each
 # signal's threshold is the lowest at which the head alone, out of fold, is right at least
 # ``SIGNAL_HEAD_PRECISION`` of the time (the rules stay the first word; the head only adds).
 SIGNAL_L2S = (3e-3, 1e-2, 3e-2, 1e-1)
 SIGNAL_STEPS = 300
 SIGNAL_HEAD_PRECISION = 0.9
+# Urgency's head alone may be right 80% of the time out of fold: checked by training the head on
+# rounds 1-3 only and scoring round 4 (now development data) with the round-4 rules, which had
+# not seen it. For every L2 tried, urgency's recall rose by 0.08-0.14 at the same precision
+# (0.88-0.90) with the 0.80 target instead of 0.90; for frustration, confusion and churn risk a
+# lower target cost as much precision as it gained recall, so they keep 0.90.
+SIGNAL_HEAD_PRECISION_FOR = {"urgency": 0.8}
 # Gratitude's rules found 95-100% of it on every fresh round so far (rounds 1-3) and 99% of the
 # development set; the head there only adds false positives (out of fold on the development
 # data: precision 1.00 -> 0.94 for one more message found), so it is not used for gratitude.
@@ -235,19 +243,20 @@ def _precision_recall(predicted: np.ndarray, actual: np.ndarray) -> tuple[float,
 
 def choose_thresholds(probabilities: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """Per signal, the lowest threshold at which the head alone reaches
-    ``SIGNAL_HEAD_PRECISION`` out of fold (2.0, i.e. unused, when none does or the signal is in
-    ``SIGNALS_WITHOUT_HEAD``)."""
+    ``SIGNAL_HEAD_PRECISION`` (or the signal's ``SIGNAL_HEAD_PRECISION_FOR``) out of fold (2.0,
+    i.e. unused, when none does or the signal is in ``SIGNALS_WITHOUT_HEAD``)."""
     thresholds = np.full(targets.shape[1], 2.0)
     for column in range(targets.shape[1]):
         if SIGNAL_NAMES[column] in SIGNALS_WITHOUT_HEAD:
             continue
         actual = targets[:, column] > 0
+        required = SIGNAL_HEAD_PRECISION_FOR.get(SIGNAL_NAMES[column], SIGNAL_HEAD_PRECISION)
         for threshold in THRESHOLD_GRID:
             predicted = probabilities[:, column] >= threshold
             if predicted.sum() < 5:
                 break
             precision, _recall = _precision_recall(predicted, actual)
-            if precision >= SIGNAL_HEAD_PRECISION:
+            if precision >= required:
                 thresholds[column] = threshold
                 break
     return thresholds
