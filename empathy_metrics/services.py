@@ -149,6 +149,15 @@ def csat_response_submit(
         return CsatResult(response, created=True)
 
 
+def csat_details_open(response: SurveyResponse) -> bool:
+    """May the customer still add a comment and extra answers to this CSAT answer? Only once:
+    not after a comment or any extra answer (keys starting with ``_`` are ours, not theirs)."""
+    if response.comment:
+        return False
+    given = (response.extra_answers or {}).items()
+    return not any(v not in (None, "") for k, v in given if not k.startswith("_"))
+
+
 def csat_response_add_details(
     *,
     tenant: Tenant,
@@ -174,8 +183,7 @@ def csat_response_add_details(
             .select_for_update()
             .get(pk=response.pk, kind=SurveyKind.CSAT)
         )
-        given = {k: v for k, v in (response.extra_answers or {}).items() if not k.startswith("_")}
-        if response.comment or any(v not in (None, "") for v in given.values()):
+        if not csat_details_open(response):
             return response
         extras = extra_answers_clean(
             SurveySettings.objects.for_tenant(tenant).first() or SurveySettings(), extra_answers

@@ -20,7 +20,11 @@ from django.views.decorators.http import require_http_methods
 from empathy_metrics.forms import CsatAnswerForm, CsatDetailsForm, FeedbackForm, NpsAnswerForm
 from empathy_metrics.models import SurveyKind, SurveyRequest, SurveyResponse
 from empathy_metrics.selectors.settings import survey_settings_get
-from empathy_metrics.services import csat_response_add_details, csat_response_submit
+from empathy_metrics.services import (
+    csat_details_open,
+    csat_response_add_details,
+    csat_response_submit,
+)
 from empathy_metrics.services_nps import feedback_submit, nps_response_submit, survey_token_read
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant
@@ -192,8 +196,7 @@ def _csat_details(
     request: HttpRequest, tenant: Tenant, answer: SurveyResponse, questions: list, context: dict
 ) -> HttpResponse:
     """After the rating: thanks, and once, the optional comment and extra questions."""
-    given = {k: v for k, v in (answer.extra_answers or {}).items() if not k.startswith("_")}
-    open_for_details = not answer.comment and not any(v not in (None, "") for v in given.values())
+    open_for_details = csat_details_open(answer)
     context["answer"] = answer
     if request.method == "POST" and request.POST.get("details") == "1" and open_for_details:
         form = CsatDetailsForm(request.POST, extra_questions=questions)

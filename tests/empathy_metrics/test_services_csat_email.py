@@ -335,3 +335,23 @@ def test_after_the_one_click_rating_the_comment_can_be_added_once(client, tenant
     with tenant_context(tenant):
         answer = SurveyResponse.objects.for_tenant(tenant).get()
     assert (answer.score, answer.comment) == (2, "Took three days")
+
+
+def test_an_extra_answer_alone_also_uses_up_the_one_chance_to_add_details(client, tenant, emailed):
+    _ticket, links = emailed
+    path = links[3].split("?")[0]
+    client.post(path, {"score": "3"})
+    refused = client.post(path, {"details": "1", "extra_q1": "9"})
+    assert refused.status_code == 400
+    html = refused.content.decode()
+    # the message stands under the question it is about
+    assert re.search(r"Was the answer easy to follow\?.*Select a valid choice", html, re.S)
+    added = client.post(path, {"details": "1", "extra_q1": "4"})
+    assert b"and your words were saved" in added.content
+    with tenant_context(tenant):
+        answer = SurveyResponse.objects.for_tenant(tenant).get()
+    assert (answer.comment, answer.extra_answers) == ("", {"q1": 4})
+    assert "Add my comment" not in client.get(links[3]).content.decode()
+    client.post(path, {"details": "1", "comment": "One more thing"})
+    with tenant_context(tenant):
+        assert SurveyResponse.objects.for_tenant(tenant).get().comment == ""
