@@ -9,14 +9,11 @@ from django.utils import timezone
 
 from empathy_metrics.periods import local_day, period_from_preset, zone
 from empathy_metrics.selectors.journey_stages import journey_stage_breakdowns
-from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.policy import Role
 from journeys import services as journey_services
 from tests.empathy_metrics.test_pages_dashboard import csv_rows
 from tests.factories.journeys import journey_make
-from tests.factories.tickets import CustomerFactory
-from tickets import services as ticket_services
-from tickets.models import Message, MessageAnalysis
+from tests.factories.tickets import CustomerFactory, ticket_with_analysis
 
 DAY = timedelta(days=1)
 
@@ -27,28 +24,6 @@ def ingest(tenant, rows):
         for i, (customer, name, at) in enumerate(rows)
     ]
     return journey_services.events_ingest(tenant=tenant, events=events)
-
-
-def write(tenant, customer, at, subject, label):
-    ticket = ticket_services.ticket_create(
-        tenant=tenant, customer=customer, subject=subject, body=subject, at=at
-    )
-    with tenant_context(tenant):
-        message = Message.objects.for_tenant(tenant).filter(ticket=ticket).first()
-        MessageAnalysis.objects.create(
-            tenant=tenant,
-            message=message,
-            ticket=ticket,
-            customer=customer,
-            model_version="test",
-            sentiment_label=label,
-            sentiment_score=-0.7 if label == "negative" else 0.5,
-            signals={},
-            keywords=[],
-            message_created_at=at,
-            analysed_at=at,
-        )
-    return ticket
 
 
 def test_tickets_and_sentiment_by_the_stage_the_customer_had_reached(
@@ -67,9 +42,11 @@ def test_tickets_and_sentiment_by_the_stage_the_customer_had_reached(
             ("bob", "Cart viewed", now - 6 * DAY),
         ],
     )
-    write(tenant, ada, now - 9.5 * DAY, "Coupon?", "neutral")  # at Cart
-    write(tenant, ada, now - 5 * DAY, "Why a fee?", "negative")  # at Payment
-    write(tenant, bob, now - 2 * DAY, "Where is my cart?", "negative")  # at Cart
+    ticket_with_analysis(tenant, ada, now - 9.5 * DAY, "Coupon?", label="neutral")  # at Cart
+    ticket_with_analysis(tenant, ada, now - 5 * DAY, "Why a fee?", label="negative")  # at Payment
+    ticket_with_analysis(
+        tenant, bob, now - 2 * DAY, "Where is my cart?", label="negative"
+    )  # at Cart
     journey_make(other_tenant, "Purchase")  # another tenant's journey stays out
     tz = zone(tenant.time_zone)
     period = period_from_preset("30d", today=local_day(now, tz), tz=tz)

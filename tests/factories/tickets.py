@@ -3,9 +3,12 @@ from __future__ import annotations
 import factory
 from django.utils import timezone
 
+from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.services import counter_next
 from tests.factories.tenancy import TenantOwnedFactory
-from tickets.models import Channel, Customer, Group, Message, Tag, Ticket
+from tickets import services
+from tickets.models import Channel, Customer, Group, Message, MessageAnalysis, Tag, Ticket
+from tickets.services.analysis import messages_analyse
 
 
 class CustomerFactory(TenantOwnedFactory):
@@ -54,3 +57,45 @@ class MessageFactory(TenantOwnedFactory):
     body_text = factory.Faker("paragraph")
     channel = Channel.EMAIL
     created_at = factory.LazyFunction(timezone.now)
+
+
+# --- tickets with an analysed first message ------------------------------------------------
+
+
+def analysed_ticket(tenant, body: str, *, subject: str = "S") -> tuple[Ticket, Message]:
+    """A ticket created through the service, its first message run through the real analyser
+    (so triage rules and keyphrases apply). Returns the ticket as stored after the analysis."""
+    customer = CustomerFactory(tenant=tenant)
+    ticket = services.ticket_create(tenant=tenant, customer=customer, subject=subject, body=body)
+    with tenant_context(tenant):
+        message = Message.objects.for_tenant(tenant).get(ticket=ticket)
+    messages_analyse(tenant=tenant, message_ids=[message.pk])
+    with tenant_context(tenant):
+        return Ticket.objects.for_tenant(tenant).get(pk=ticket.pk), message
+
+
+def ticket_with_analysis(
+    tenant, customer, at, subject, *, label="", keywords=(), signals=None, channel="email"
+) -> Ticket:
+    """A ticket from ``customer`` at ``at`` (the subject is its first message); with a ``label``,
+    that message gets a stored analysis of that sentiment (no analyser run)."""
+    ticket = services.ticket_create(
+        tenant=tenant, customer=customer, subject=subject, body=subject, channel=channel, at=at
+    )
+    with tenant_context(tenant):
+        message = Message.objects.for_tenant(tenant).filter(ticket=ticket).first()
+        if label:
+            MessageAnalysis.objects.create(
+                tenant=tenant,
+                message=message,
+                ticket=ticket,
+                customer=customer,
+                model_version="test",
+                sentiment_label=label,
+                sentiment_score=-0.7 if label == "negative" else 0.5,
+                signals=signals or {},
+                keywords=list(keywords),
+                message_created_at=at,
+                analysed_at=at,
+            )
+    return ticket

@@ -8,33 +8,7 @@ from datetime import timedelta
 from empathy_metrics.models import SurveyResponse
 from helpdesk.tenancy.context import tenant_context
 from journeys import selectors
-from tests.factories.tickets import CustomerFactory
-from tickets import services as ticket_services
-from tickets.models import Message, MessageAnalysis
-
-
-def write(tenant, customer, at, subject, *, label="", keywords=(), signals=None, channel="email"):
-    """A ticket from ``customer`` at ``at``, with its first message analysed."""
-    ticket = ticket_services.ticket_create(
-        tenant=tenant, customer=customer, subject=subject, body=subject, channel=channel, at=at
-    )
-    with tenant_context(tenant):
-        message = Message.objects.for_tenant(tenant).filter(ticket=ticket).first()
-        if label:
-            MessageAnalysis.objects.create(
-                tenant=tenant,
-                message=message,
-                ticket=ticket,
-                customer=customer,
-                model_version="test",
-                sentiment_label=label,
-                sentiment_score=-0.7 if label == "negative" else 0.5,
-                signals=signals or {},
-                keywords=list(keywords),
-                message_created_at=at,
-                analysed_at=at,
-            )
-    return ticket
+from tests.factories.tickets import CustomerFactory, ticket_with_analysis
 
 
 def voice_of(tenant, journey, days=30):
@@ -58,8 +32,10 @@ def test_feedback_is_joined_to_the_stage_the_customer_was_in_when_they_wrote(
             ("ada", "Order confirmed", now - 2 * day),
         ]
     )
-    at_cart = write(tenant, ada, now - 9.5 * day, "Coupon?", label="neutral", keywords=["coupon"])
-    at_payment = write(
+    at_cart = ticket_with_analysis(
+        tenant, ada, now - 9.5 * day, "Coupon?", label="neutral", keywords=["coupon"]
+    )
+    at_payment = ticket_with_analysis(
         tenant,
         ada,
         now - 4.9 * day,
@@ -69,7 +45,9 @@ def test_feedback_is_joined_to_the_stage_the_customer_was_in_when_they_wrote(
         signals={"frustration": {"score": 0.9}},
         channel="chat",
     )
-    done = write(tenant, ada, now - 1 * day, "Thanks!", label="positive", keywords=["thanks"])
+    done = ticket_with_analysis(
+        tenant, ada, now - 1 * day, "Thanks!", label="positive", keywords=["thanks"]
+    )
     # Survey answers: the CSAT of the payment ticket, given after the order went through.
     with tenant_context(tenant):
         SurveyResponse.objects.create(
@@ -137,8 +115,10 @@ def test_customers_outside_the_journey_are_counted_apart(tenant, purchase, inges
     stranger = CustomerFactory(tenant=tenant)
     early = CustomerFactory(tenant=tenant, external_id="early")
     ingest([("early", "Cart viewed", now - timedelta(days=2))])
-    write(tenant, stranger, now - timedelta(days=3), "Hello", label="neutral")
-    write(tenant, early, now - timedelta(days=3), "Before entering", label="negative")
+    ticket_with_analysis(tenant, stranger, now - timedelta(days=3), "Hello", label="neutral")
+    ticket_with_analysis(
+        tenant, early, now - timedelta(days=3), "Before entering", label="negative"
+    )
     voice = voice_of(tenant, purchase)
     assert sum(s.tickets for s in voice.stages) == 0
     assert voice.outside == 4  # two tickets and two messages
@@ -156,7 +136,7 @@ def test_a_later_run_takes_over_from_its_entry(tenant, purchase, ingest, now):
             ("bob", "Checkout started", now - 4 * day),
         ]
     )
-    write(tenant, bob, now - 3 * day, "Shipping to Norway?", label="neutral")
+    ticket_with_analysis(tenant, bob, now - 3 * day, "Shipping to Norway?", label="neutral")
     voice = voice_of(tenant, purchase)
     assert voice.stage(1).tickets == 1 and voice.stage(3).tickets == 0
 
@@ -188,8 +168,10 @@ def test_insights_name_the_stage_whose_drop_off_and_negative_sentiment_rose(
     for i in range(12):  # messages written at Payment, mostly negative now, calm before
         old_at = now - timedelta(days=50) + timedelta(hours=i, minutes=150)
         new_at = now - timedelta(days=20) + timedelta(hours=i, minutes=150)
-        write(tenant, customers[f"old{i}"], old_at, "Q", label="neutral", keywords=["invoice"])
-        write(
+        ticket_with_analysis(
+            tenant, customers[f"old{i}"], old_at, "Q", label="neutral", keywords=["invoice"]
+        )
+        ticket_with_analysis(
             tenant,
             customers[f"new{i}"],
             new_at,

@@ -10,21 +10,14 @@ from django.test.utils import CaptureQueriesContext
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.policy import Role
 from helpdesk.tenancy.services import api_key_create
-from tests.factories.tickets import CustomerFactory, MessageFactory
+from tests.factories.tickets import MessageFactory, analysed_ticket
 from tickets import services
-from tickets.models import AnalysisCorrection, Message, Ticket
-from tickets.services.analysis import messages_analyse
+from tickets.models import AnalysisCorrection, Ticket
 
 
 @pytest.fixture
 def message(tenant):
-    customer = CustomerFactory(tenant=tenant)
-    ticket = services.ticket_create(
-        tenant=tenant, customer=customer, subject="S", body="Please help asap, it does not work!"
-    )
-    with tenant_context(tenant):
-        message = Message.objects.for_tenant(tenant).get(ticket=ticket)
-    messages_analyse(tenant=tenant, message_ids=[message.pk])
+    _ticket, message = analysed_ticket(tenant, "Please help asap, it does not work!")
     return message
 
 

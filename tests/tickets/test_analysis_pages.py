@@ -14,21 +14,11 @@ from django.test import RequestFactory
 
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.policy import Role
-from tests.factories.tickets import CustomerFactory, MessageFactory
+from tests.factories.tickets import CustomerFactory, MessageFactory, analysed_ticket
 from tickets import services
 from tickets.models import AnalysisCorrection, Message, MessageAnalysis, Ticket
 from tickets.queue import QueueFilters, queue_page
 from tickets.services.analysis import messages_analyse
-
-
-def analysed_ticket(tenant, body):
-    customer = CustomerFactory(tenant=tenant)
-    ticket = services.ticket_create(tenant=tenant, customer=customer, subject="S", body=body)
-    with tenant_context(tenant):
-        message = Message.objects.for_tenant(tenant).get(ticket=ticket)
-    messages_analyse(tenant=tenant, message_ids=[message.pk])
-    with tenant_context(tenant):
-        return Ticket.objects.for_tenant(tenant).get(pk=ticket.pk), message
 
 
 def correct_url(message, slug="acme"):

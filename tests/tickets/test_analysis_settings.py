@@ -10,14 +10,12 @@ from helpdesk.accounts.models import User
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.policy import Role
 from helpdesk.tenancy.services import tenant_create
-from tests.factories.tickets import CustomerFactory
-from tickets import services
+from tests.factories.tickets import analysed_ticket
 from tickets.analysis.keywords import extract_keywords
-from tickets.models import AnalysisSettings, Message, MessageAnalysis, Ticket, TriageRule
+from tickets.models import AnalysisSettings, MessageAnalysis, TriageRule
 from tickets.services.analysis import (
     DEFAULT_TRIAGE_RULES,
     analysis_settings_update,
-    messages_analyse,
     triage_rule_set_active,
     triage_rules_install_defaults,
 )
@@ -26,16 +24,10 @@ PAGE = "/t/acme/admin/analysis/"
 
 
 def analyse(tenant, body):
-    customer = CustomerFactory(tenant=tenant)
-    ticket = services.ticket_create(tenant=tenant, customer=customer, subject="S", body=body)
+    """A new ticket with its first message analysed, and that analysis."""
+    ticket, message = analysed_ticket(tenant, body)
     with tenant_context(tenant):
-        message = Message.objects.for_tenant(tenant).get(ticket=ticket)
-    messages_analyse(tenant=tenant, message_ids=[message.pk])
-    with tenant_context(tenant):
-        return (
-            Ticket.objects.for_tenant(tenant).get(pk=ticket.pk),
-            MessageAnalysis.objects.for_tenant(tenant).get(message=message),
-        )
+        return ticket, MessageAnalysis.objects.for_tenant(tenant).get(message=message)
 
 
 def rules_of(tenant):
