@@ -145,6 +145,7 @@ def _csat_answer(
         )
     context = {
         "tenant_name": tenant.name,
+        "brand_color": tenant.brand_color,
         "reference": f"{tenant.reference_prefix}-{ticket.number}" if ticket else "",
         "subject": ticket.subject if ticket else "",
         "question": config.csat_question,

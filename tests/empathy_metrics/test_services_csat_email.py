@@ -355,3 +355,11 @@ def test_an_extra_answer_alone_also_uses_up_the_one_chance_to_add_details(client
     client.post(path, {"details": "1", "comment": "One more thing"})
     with tenant_context(tenant):
         assert SurveyResponse.objects.for_tenant(tenant).get().comment == ""
+
+
+def test_the_emailed_survey_wears_the_tenants_colour(client, tenant, emailed):
+    tenant.brand_color = "#0f766e"
+    tenant.save(update_fields=["brand_color"])
+    _ticket, links = emailed
+    html = client.get(links[4].split("?")[0]).content.decode()
+    assert 'data-brand="#0f766e"' in html
