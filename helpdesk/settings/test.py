@@ -21,3 +21,19 @@ if REDIS_URL:
 # Threads of database_sync_to_async must not keep connections open past a test (the test
 # database could not be dropped at the end of the run).
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+
+# SQLite (the embedded defaults): a test database in a file, not the default shared-cache
+# in-memory one. Tests with a live server (browser, WebSocket) read and write from several
+# threads at once; in shared-cache memory a write makes other threads fail at once with
+# "database table is locked", while a file in WAL mode lets readers go on and makes writers
+# wait (busy_timeout). In /dev/shm where there is one, so it costs no disk time.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    import tempfile
+
+    _shm = "/dev/shm"  # noqa: S108 (tmpfs; the file name carries the run id)
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.path.join(
+            _shm if os.path.isdir(_shm) else tempfile.gettempdir(),
+            f"helpdesk-test-{_run}.sqlite3",
+        )
+    }
