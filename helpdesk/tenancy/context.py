@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.db import DatabaseError, connection, transaction
@@ -31,6 +31,8 @@ class TenantContextError(RuntimeError):
 class Scope:
     tenant: Tenant | None
     system_reason: str = ""
+    # What the scope's transaction may remember about itself (``scope_memo``); dropped with it.
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def is_system(self) -> bool:
@@ -48,6 +50,25 @@ def current_tenant() -> Tenant | None:
     """The active tenant, or None inside ``system_context`` or outside any scope."""
     scope = _scope.get()
     return scope.tenant if scope else None
+
+
+def scope_memo(key: str) -> dict | None:
+    """A dict that lives as long as the outermost tenant scope (one transaction), or None.
+
+    For reads that one use case repeats (the webhook endpoints of the tenant, asked once per
+    timeline event): the first asks the database, the others reuse the answer. Whoever changes
+    what is remembered drops the entry (``scope_memo_forget``).
+    """
+    scope = _scope.get()
+    if scope is None or scope.tenant is None:
+        return None
+    return scope.memo.setdefault(key, {})
+
+
+def scope_memo_forget(key: str) -> None:
+    scope = _scope.get()
+    if scope is not None:
+        scope.memo.pop(key, None)
 
 
 def require_scope() -> Scope:
@@ -109,11 +130,15 @@ def _scoped(scope: Scope, previous: Scope | None) -> Iterator[None]:
 
 
 @contextmanager
-def tenant_context(tenant: Tenant) -> Iterator[Tenant]:
+def tenant_context(tenant: Tenant, *, savepoint: bool = True) -> Iterator[Tenant]:
     """Enter ``tenant``'s scope inside a transaction.
 
     Nesting the same tenant is allowed; switching to another tenant is only allowed from inside
     ``system_context`` (tenant fan-out), never from one tenant to another.
+
+    A nested entry opens a savepoint, so that a caller may catch an error of the inner block and
+    carry on with the outer one. ``savepoint=False`` leaves it out (two statements fewer) for a
+    block that cannot leave half a change behind when it raises: reads, or a single write.
     """
     from helpdesk.tenancy.models import Tenant
 
@@ -125,8 +150,11 @@ def tenant_context(tenant: Tenant) -> Iterator[Tenant]:
             f"Cannot enter tenant {tenant.pk} from inside tenant {previous.tenant.pk}."
         )
     if _already_scoped(tenant, previous):
-        # Already inside this tenant's transaction. Still a savepoint: callers catch errors of
-        # an inner block (a refused change) and carry on with the outer one.
+        # Already inside this tenant's transaction. Still a savepoint unless told otherwise:
+        # callers catch errors of an inner block (a refused change) and carry on with the outer.
+        if not savepoint:
+            yield tenant
+            return
         with transaction.atomic():
             yield tenant
         return

@@ -21,6 +21,8 @@ class TenantQuerySet(models.QuerySet):
             raise TenantContextError(
                 f"for_tenant({tenant.pk}) called inside the scope of tenant {scope.tenant.pk}"
             )
+        if getattr(self, "_filtered_for_tenant", None) == tenant.pk:
+            return self  # straight from the manager, which filtered by this tenant already
         return self.filter(tenant_id=tenant.pk)
 
 
@@ -32,4 +34,7 @@ class TenantManager(models.Manager.from_queryset(TenantQuerySet)):
         queryset = super().get_queryset()
         if scope.tenant is not None:
             queryset = queryset.filter(tenant_id=scope.tenant.pk)
+            # Only this object carries the mark: any further filter clones the queryset without
+            # it, so ``for_tenant`` filters again wherever it cannot be sure.
+            queryset._filtered_for_tenant = scope.tenant.pk
         return queryset

@@ -7,7 +7,7 @@ import hmac
 import secrets
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -217,7 +217,7 @@ def api_key_authenticate(*, tenant: Tenant, raw_key: str) -> ApiKey | None:
     if len(parts) != 3 or parts[0] != API_KEY_PREFIX:
         return None
     _, prefix, secret = parts
-    with tenant_context(tenant):
+    with tenant_context(tenant, savepoint=False):
         key = ApiKey.objects.for_tenant(tenant).filter(prefix=prefix, revoked_at=None).first()
         if key is None or not hmac.compare_digest(key.secret_hash, _hash_secret(secret)):
             return None
@@ -229,10 +229,21 @@ def api_key_authenticate(*, tenant: Tenant, raw_key: str) -> ApiKey | None:
 
 def counter_next(*, tenant: Tenant, name: str) -> int:
     """The next value of a per-tenant sequence (row-locked, gap-free within a transaction)."""
-    with tenant_context(tenant):
-        counter, _ = TenantCounter.objects.select_for_update().get_or_create(
-            tenant=tenant, name=name
-        )
-        counter.value += 1
-        counter.save(update_fields=["value"])
-        return counter.value
+    with tenant_context(tenant, savepoint=False):
+        # One statement in the common case: the row lock is taken and the value read at once.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE tenancy_tenantcounter SET value = value + 1 "
+                "WHERE tenant_id = %s AND name = %s RETURNING value",
+                [tenant.pk, name],
+            )
+            row = cursor.fetchone()
+        if row is not None:
+            return row[0]
+        with transaction.atomic():  # the first value of this sequence
+            counter, _ = TenantCounter.objects.select_for_update().get_or_create(
+                tenant=tenant, name=name
+            )
+            counter.value += 1
+            counter.save(update_fields=["value"])
+            return counter.value

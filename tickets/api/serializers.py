@@ -78,6 +78,9 @@ class TicketOutputSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_tags(self, ticket: Ticket) -> list[str]:
+        known = getattr(ticket, "tag_names", None)  # set by whoever knows them already
+        if known is not None:
+            return sorted(known)
         prefetched = getattr(ticket, "_prefetched_objects_cache", {}).get("tags")
         tags = prefetched if prefetched is not None else ticket.tags.all()
         return sorted(tag.name for tag in tags)

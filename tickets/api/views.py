@@ -236,7 +236,10 @@ class TicketListApi(TenantApiView):
                 )
         except DjangoValidationError as exc:
             raise as_drf_error(exc) from exc
-        ticket = ticket_rows(selectors.ticket_list(tenant=self.tenant)).get(pk=ticket.pk)
+        if values.get("tags"):
+            ticket = ticket_rows(selectors.ticket_list(tenant=self.tenant)).get(pk=ticket.pk)
+        else:  # the ticket in hand is current: no assignee, group or tags yet
+            ticket.tag_names = []
         return Response(
             TicketOutputSerializer(ticket, context={"tenant": self.tenant}).data,
             status=status.HTTP_201_CREATED,

@@ -48,7 +48,7 @@ def customer_get_or_create(
 ) -> tuple[Customer, bool]:
     """Match a customer by email (case-insensitive) or create one."""
     email = email.strip().lower()
-    with tenant_context(tenant):
+    with tenant_context(tenant, savepoint=False):  # the insert has a savepoint of its own
         if email:
             existing = Customer.objects.for_tenant(tenant).filter(email=email).first()
             if existing is not None:
@@ -92,6 +92,7 @@ def ticket_create(
     now = at or timezone.now()
     with tenant_context(tenant):
         _assert_same_tenant(tenant, customer)
+        _assert_member(tenant, actor)
         ticket = Ticket.objects.create(
             tenant=tenant,
             number=counter_next(tenant=tenant, name="ticket"),
@@ -101,6 +102,9 @@ def ticket_create(
             priority=priority,
             created_at=now,
             updated_at=now,
+            # What its first message (from the customer, or logged for them) sets, saved now.
+            message_count=1,
+            last_customer_message_at=now,
         )
         from tickets.services.status import status_link_create  # the customer's status page
 
@@ -114,7 +118,9 @@ def ticket_create(
             to_value=Status.NEW,
             at=now,
         )
-        message_create(
+        # The ticket row was inserted by this transaction: it is ours already (no re-read, no
+        # lock), and the first message updates this very object.
+        _message_store(
             tenant=tenant,
             ticket=ticket,
             body=body,
@@ -122,11 +128,13 @@ def ticket_create(
             author_customer=None if actor else customer,
             author_user=actor,
             on_behalf_of_customer=actor is not None,
+            is_internal=False,
             channel=channel,
             external_id=external_id,
-            at=now,
+            at=at,
+            now=now,
+            counted=True,
         )
-        ticket.refresh_from_db()
         sla_apply(tenant=tenant, ticket=ticket, at=now)
     return ticket
 
@@ -162,72 +170,111 @@ def message_create(
         _assert_same_tenant(tenant, ticket, author_customer)
         _assert_member(tenant, author_user)
         ticket = Ticket.objects.for_tenant(tenant).select_for_update().get(pk=ticket.pk)
-        message = Message.objects.create(
+        return _message_store(
             tenant=tenant,
             ticket=ticket,
-            author_type=AuthorType.CUSTOMER if from_customer else AuthorType.STAFF,
+            body=body,
+            body_html=body_html,
+            author_customer=author_customer,
             author_user=author_user,
-            author_customer=author_customer or (ticket.customer if on_behalf_of_customer else None),
+            on_behalf_of_customer=on_behalf_of_customer,
             is_internal=is_internal,
-            body_text=body,
-            body_html=sanitize_html(body_html) if body_html else text_to_html(body),
-            channel=channel or ticket.channel,
+            channel=channel,
             external_id=external_id,
-            created_at=now,
-            analysis_state="pending" if from_customer else "skipped",
+            at=at,
+            now=now,
         )
+
+
+def _message_store(
+    *,
+    tenant: Tenant,
+    ticket: Ticket,
+    body: str,
+    body_html: str,
+    author_user: User | None,
+    author_customer: Customer | None,
+    on_behalf_of_customer: bool,
+    is_internal: bool,
+    channel: str | None,
+    external_id: str,
+    at: datetime | None,
+    now: datetime,
+    counted: bool = False,
+) -> Message:
+    """The body of ``message_create``, inside its scope, for a ticket row this transaction holds
+    (locked, or inserted by it). Updates ``ticket`` in place.
+
+    ``counted``: the ticket was inserted with this (first, customer) message already counted.
+    """
+    from_customer = author_customer is not None or on_behalf_of_customer
+    message = Message.objects.create(
+        tenant=tenant,
+        ticket=ticket,
+        author_type=AuthorType.CUSTOMER if from_customer else AuthorType.STAFF,
+        author_user=author_user,
+        author_customer=author_customer or (ticket.customer if on_behalf_of_customer else None),
+        is_internal=is_internal,
+        body_text=body,
+        body_html=sanitize_html(body_html) if body_html else text_to_html(body),
+        channel=channel or ticket.channel,
+        external_id=external_id,
+        created_at=now,
+        analysis_state="pending" if from_customer else "skipped",
+    )
+    if not counted:
         ticket.message_count += 1
         ticket.updated_at = now
-        changed = ["message_count", "updated_at"]
-        event_record(
-            tenant=tenant,
-            ticket=ticket,
-            kind="message.created",
-            actor=author_user,
-            customer=author_customer,
-            data={"message": str(message.public_id)},
-            is_public=not is_internal,
-            at=now,
-        )
-        if from_customer:
+    changed = [] if counted else ["message_count", "updated_at"]
+    event_record(
+        tenant=tenant,
+        ticket=ticket,
+        kind="message.created",
+        actor=author_user,
+        customer=author_customer,
+        data={"message": str(message.public_id)},
+        is_public=not is_internal,
+        at=now,
+    )
+    if from_customer:
+        if not counted:
             ticket.last_customer_message_at = now
             changed.append("last_customer_message_at")
-            Customer.objects.for_tenant(tenant).filter(pk=ticket.customer_id).update(
-                last_contact_at=now
+        Customer.objects.for_tenant(tenant).filter(pk=ticket.customer_id).update(
+            last_contact_at=now
+        )
+        if ticket.status == Status.SOLVED:
+            _set_status(
+                tenant=tenant,
+                ticket=ticket,
+                status=Status.OPEN,
+                actor=None,
+                at=now,
+                reopened=True,
             )
-            if ticket.status == Status.SOLVED:
-                _set_status(
-                    tenant=tenant,
-                    ticket=ticket,
-                    status=Status.OPEN,
-                    actor=None,
-                    at=now,
-                    reopened=True,
-                )
-                changed += ["status", "solved_at", "reopen_count"]
-            elif ticket.status == Status.PENDING:
-                _set_status(tenant=tenant, ticket=ticket, status=Status.OPEN, actor=None, at=now)
-                changed += ["status"]
-        elif not is_internal:
-            if ticket.first_response_at is None:
-                ticket.first_response_at = now
-                changed.append("first_response_at")
-            if ticket.status == Status.NEW:
-                _set_status(
-                    tenant=tenant, ticket=ticket, status=Status.OPEN, actor=author_user, at=now
-                )
-                changed.append("status")
+            changed += ["status", "solved_at", "reopen_count"]
+        elif ticket.status == Status.PENDING:
+            _set_status(tenant=tenant, ticket=ticket, status=Status.OPEN, actor=None, at=now)
+            changed += ["status"]
+    elif not is_internal:
+        if ticket.first_response_at is None:
+            ticket.first_response_at = now
+            changed.append("first_response_at")
+        if ticket.status == Status.NEW:
+            _set_status(tenant=tenant, ticket=ticket, status=Status.OPEN, actor=author_user, at=now)
+            changed.append("status")
+    if changed:
         ticket.save(update_fields=sorted(set(changed)))
-        sla_on_message(tenant=tenant, ticket=ticket, message=message)
-        if from_customer:  # stored first; analysed by the workers after commit
-            message_analysis_enqueue(tenant=tenant, message=message)
-        if (
-            at is None  # a live reply; backfilled history (seeding, imports) is not emailed
-            and not from_customer
-            and not is_internal
-            and ticket.channel == Channel.EMAIL
-        ):
-            email_reply_queue(tenant=tenant, ticket=ticket, message=message)
+    sla_on_message(tenant=tenant, ticket=ticket, message=message)
+    if from_customer:  # stored first; analysed by the workers after commit
+        message_analysis_enqueue(tenant=tenant, message=message)
+    if (
+        at is None  # a live reply; backfilled history (seeding, imports) is not emailed
+        and not from_customer
+        and not is_internal
+        and ticket.channel == Channel.EMAIL
+    ):
+        email_reply_queue(tenant=tenant, ticket=ticket, message=message)
     return message
 
 

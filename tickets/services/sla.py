@@ -116,7 +116,7 @@ def sla_policy_for(*, tenant: Tenant, ticket: Ticket) -> SlaPolicy | None:
     beats tag match beats priority; ties go to the lowest ``position``.
     """
     _assert_same_tenant(tenant, ticket)
-    with tenant_context(tenant):
+    with tenant_context(tenant, savepoint=False):  # reads only
         customer = ticket.customer
         _assert_same_tenant(tenant, customer)
         company = _fold(customer.company or "")
@@ -247,7 +247,7 @@ def sla_apply(*, tenant: Tenant, ticket: Ticket, at: datetime | None = None) -> 
     """
     now = at or timezone.now()
     _assert_same_tenant(tenant, ticket)
-    with tenant_context(tenant):
+    with tenant_context(tenant, savepoint=False):  # reads, then one save
         before = _snapshot(ticket)
         policy = sla_policy_for(tenant=tenant, ticket=ticket)
         calendar = business_calendar_for(tenant)
@@ -283,7 +283,7 @@ def sla_on_message(*, tenant: Tenant, ticket: Ticket, message: Message) -> Ticke
         )
     if not relevant:
         return ticket  # no query at all
-    with tenant_context(tenant):
+    with tenant_context(tenant, savepoint=False):  # reads, then one save
         before = _snapshot(ticket)
         calendar = business_calendar_for(tenant)
         if not ticket.is_open:

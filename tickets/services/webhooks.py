@@ -73,7 +73,7 @@ from django.core.validators import URLValidator
 from django.utils import timezone
 
 from helpdesk.accounts.models import User
-from helpdesk.tenancy.context import tenant_context
+from helpdesk.tenancy.context import scope_memo, scope_memo_forget, tenant_context
 from helpdesk.tenancy.models import Tenant, new_public_id
 from tickets.models import Message, Ticket, TicketEvent, WebhookDelivery, WebhookEndpoint
 from tickets.models.integrations import WEBHOOK_EVENTS
@@ -283,6 +283,7 @@ def webhook_endpoint_create(
             is_active=is_active,
             created_by=actor if isinstance(actor, User) else None,
         )
+        scope_memo_forget(_ENDPOINTS_MEMO)
     logger.info("webhook endpoint %s created in tenant %s", endpoint.public_id, tenant.pk)
     return endpoint
 
@@ -316,6 +317,7 @@ def webhook_endpoint_update(
             setattr(endpoint, field, value)
         if changes:
             endpoint.save(update_fields=sorted(changes))
+            scope_memo_forget(_ENDPOINTS_MEMO)
     return endpoint
 
 
@@ -326,6 +328,7 @@ def webhook_endpoint_delete(
     with tenant_context(tenant):
         _assert_same_tenant(tenant, endpoint)
         WebhookEndpoint.objects.for_tenant(tenant).filter(pk=endpoint.pk).delete()
+        scope_memo_forget(_ENDPOINTS_MEMO)
     logger.info("webhook endpoint %s deleted in tenant %s", endpoint.public_id, tenant.pk)
 
 
@@ -389,15 +392,28 @@ def _change_data(*, tenant: Tenant, event: TicketEvent) -> dict:
     return change
 
 
-def _subscribed_endpoints(*, tenant: Tenant, event: str) -> list[WebhookEndpoint]:
-    return [
-        endpoint
-        for endpoint in WebhookEndpoint.objects.for_tenant(tenant)
+_ENDPOINTS_MEMO = "webhooks.active_endpoints"
+
+
+def _active_endpoints(*, tenant: Tenant) -> list[WebhookEndpoint]:
+    """The tenant's active endpoints, read once per transaction (a use case that records several
+    timeline events asks once; the endpoint services forget it when they change one)."""
+    memo = scope_memo(_ENDPOINTS_MEMO)
+    if memo is not None and tenant.pk in memo:
+        return memo[tenant.pk]
+    endpoints = list(
+        WebhookEndpoint.objects.for_tenant(tenant)
         .filter(is_active=True)
         .only("id", "tenant_id", "events")
         .order_by("id")
-        if event in endpoint.events
-    ]
+    )
+    if memo is not None:
+        memo[tenant.pk] = endpoints
+    return endpoints
+
+
+def _subscribed_endpoints(*, tenant: Tenant, event: str) -> list[WebhookEndpoint]:
+    return [endpoint for endpoint in _active_endpoints(tenant=tenant) if event in endpoint.events]
 
 
 def _deliveries_create(
