@@ -9,7 +9,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from helpdesk.tenancy.context import tenant_context
-from helpdesk.tenancy.selectors import membership_get, tenant_get_by_slug
+from helpdesk.tenancy.selectors import tenant_and_membership_get
 
 TENANT_PATH = re.compile(r"^/(?P<api>api/v1/)?t/(?P<slug>[^/]+)(?:/|$)")
 
@@ -30,13 +30,13 @@ class TenantMiddleware:
         match = TENANT_PATH.match(request.path_info)
         if match is None:
             return self.get_response(request)
-        tenant = tenant_get_by_slug(slug=match["slug"])
+        tenant, membership = tenant_and_membership_get(slug=match["slug"], user=request.user)
         if tenant is None:
             if match["api"]:
                 return JsonResponse({"message": "Not found."}, status=404)
             return render(request, "404.html", {"exception": Http404()}, status=404)
         request.tenant = tenant
-        request.membership = membership_get(tenant=tenant, user=request.user)
+        request.membership = membership
         timezone.activate(tenant.time_zone)
         try:
             with tenant_context(tenant):
