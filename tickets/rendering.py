@@ -15,13 +15,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.core.cache import cache
+from django.db.models import Prefetch
 from django.template.loader import get_template
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from helpdesk.accounts.models import User
 from helpdesk.tenancy.models import Tenant
-from tickets.models import Ticket
+from tickets import selectors
+from tickets.models import AnalysisCorrection, MessageAnalysis, Ticket
 from tickets.queue import queue_tickets_full
 
 ROW_TEMPLATE = "tickets/includes/queue_row.html"
@@ -78,3 +80,95 @@ def queue_rows_html(
     if fresh:
         cache.set_many(fresh, ROW_TTL)
     return rows
+
+
+# --- The ticket page ------------------------------------------------------------------------
+#
+# The conversation and the activity timeline are most of the ticket page's rendering, and they
+# change far less often than the page is read (every agent with the ticket open re-reads it on
+# each live event). Both are cached by what they show: the conversation by the version of its
+# messages, analyses and corrections (one aggregate query instead of three reads) plus the latest
+# event, the timeline by the latest event (every change of a ticket writes one). Names of people
+# shown in them are at most ``FRAGMENT_TTL`` seconds old, like the queue rows.
+
+THREAD_TEMPLATE = "tickets/includes/ticket_thread.html"
+TIMELINE_TEMPLATE = "tickets/includes/ticket_timeline.html"
+FRAGMENT_TTL = 300  # seconds
+FRAGMENT_KEY_VERSION = 1  # bump when ticket_thread.html or ticket_timeline.html change
+# The conversation's forms carry the viewer's CSRF token: the cached HTML holds this placeholder,
+# replaced on every request (never cached with someone's token in it).
+CSRF_SLOT = "csrf-slot-0d6f3c9e"
+
+
+def _fragment_key(kind: str, tenant: Tenant, ticket: Ticket, *parts) -> str:
+    return ":".join(
+        str(part)
+        for part in (
+            kind,
+            FRAGMENT_KEY_VERSION,
+            tenant.pk,
+            ticket.pk,
+            timezone.get_current_timezone_name(),
+            *parts,
+        )
+    )
+
+
+def ticket_thread_html(
+    *, tenant: Tenant, ticket: Ticket, cursor: int, can_work: bool, csrf_token: str
+) -> SafeString:
+    """The rendered conversation of ``ticket`` (``#ticket-thread``), from the cache if current.
+
+    ``cursor`` is the ticket's latest event id; ``can_work`` decides the correction forms.
+    """
+    version = selectors.message_thread_version(tenant=tenant, ticket=ticket)
+    key = _fragment_key(
+        "ticket-thread",
+        tenant,
+        ticket,
+        int(can_work),
+        cursor,
+        ticket.customer_id,
+        *version,
+    )
+    html = cache.get(key)
+    if html is None:
+        figures = dict(zip(selectors.THREAD_VERSION_FIELDS, version, strict=True))
+        # Prefetches that cannot find a row are not run (no analysis or correction yet).
+        analyses = MessageAnalysis.objects.for_tenant(tenant)
+        corrections = AnalysisCorrection.objects.for_tenant(tenant).select_related("corrected_by")
+        conversation = selectors.message_list_for_ticket(
+            tenant=tenant, ticket=ticket, include_internal=True
+        ).prefetch_related(
+            Prefetch("analyses", analyses if figures["analysis_count"] else analyses.none()),
+            Prefetch(
+                "corrections", corrections if figures["correction_count"] else corrections.none()
+            ),
+        )
+        html = get_template(THREAD_TEMPLATE).render(
+            {
+                "conversation": conversation,
+                "ticket": ticket,
+                "can_work": can_work,
+                "current_tenant": tenant,
+                "csrf_token": CSRF_SLOT,
+            }
+        )
+        cache.set(key, html, FRAGMENT_TTL)
+    return mark_safe(html.replace(CSRF_SLOT, str(csrf_token)))  # noqa: S308 - our template
+
+
+def ticket_timeline_html(*, tenant: Tenant, ticket: Ticket, cursor: int) -> SafeString:
+    """The rendered activity timeline of ``ticket``, from the cache if no event came since."""
+    key = _fragment_key("ticket-timeline", tenant, ticket, cursor, ticket.customer_id)
+    html = cache.get(key)
+    if html is None:
+        html = get_template(TIMELINE_TEMPLATE).render(
+            {
+                "events": selectors.ticket_events_recent(tenant=tenant, ticket=ticket),
+                "ticket": ticket,
+                "current_tenant": tenant,
+            }
+        )
+        cache.set(key, html, FRAGMENT_TTL)
+    return mark_safe(html)  # noqa: S308 - our own template's output, autoescaped

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 
 from helpdesk.tenancy.models import Tenant
 from tickets.models import OPEN_STATUSES, Customer, Message, Ticket, TicketEvent
@@ -47,6 +47,63 @@ def message_list_for_ticket(
     if not include_internal:
         queryset = queryset.filter(is_internal=False)
     return queryset.order_by("created_at", "id")
+
+
+THREAD_VERSION_FIELDS = (
+    "message_count",
+    "last_message",
+    "pending",
+    "failed",
+    "analysis_count",
+    "analysed_at",
+    "correction_count",
+    "last_correction",
+)
+
+
+def message_thread_version(*, tenant: Tenant, ticket: Ticket) -> tuple:
+    """What the rendered conversation of a ticket depends on, in one aggregate query: its
+    messages, their analysis state, the analyses and the corrections. Any change to one of them
+    changes the tuple (corrections edited in place also add a timeline event: the caller keys on
+    the latest event too)."""
+    figures = (
+        Message.objects.for_tenant(tenant)
+        .filter(ticket=ticket)
+        .aggregate(
+            message_count=Count("id", distinct=True),
+            last_message=Max("id"),
+            pending=Count("id", filter=Q(analysis_state="pending"), distinct=True),
+            failed=Count("id", filter=Q(analysis_state="failed"), distinct=True),
+            analysis_count=Count("analyses", distinct=True),
+            analysed_at=Max("analyses__analysed_at"),
+            correction_count=Count("corrections", distinct=True),
+            last_correction=Max("corrections__id"),
+        )
+    )
+    analysed_at = figures["analysed_at"]
+    figures["analysed_at"] = analysed_at.timestamp() if analysed_at else 0
+    return tuple(figures[name] for name in THREAD_VERSION_FIELDS)
+
+
+def ticket_events_recent(*, tenant: Tenant, ticket: Ticket, limit: int = 40) -> list[TicketEvent]:
+    """The ticket's latest events, newest first (the page's activity timeline)."""
+    return list(
+        TicketEvent.objects.for_tenant(tenant)
+        .filter(ticket=ticket)
+        .select_related("actor_user", "actor_customer")
+        .order_by("-id")[:limit]
+    )
+
+
+def ticket_list_other_for_customer(*, tenant: Tenant, ticket: Ticket, limit: int = 10):
+    """The customer's other tickets, as the ticket page's sidebar lists them (number, status,
+    subject, last update: no joins)."""
+    return list(
+        Ticket.objects.for_tenant(tenant)
+        .filter(customer_id=ticket.customer_id)
+        .exclude(pk=ticket.pk)
+        .only("id", "tenant_id", "number", "status", "subject", "updated_at")[:limit]
+    )
 
 
 REPLAY_LIMIT = 200

@@ -8,6 +8,7 @@ from functools import wraps
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -27,6 +28,7 @@ from tickets.forms import (
     TagsForm,
 )
 from tickets.models import CustomFieldDefinition, Group, Macro, Priority, Status, Ticket
+from tickets.rendering import ticket_thread_html, ticket_timeline_html
 from tickets.services.assignment import ticket_take
 from tickets.services.escalation import ticket_deescalate, ticket_escalate_and_route
 from tickets.services.fields import (
@@ -55,16 +57,19 @@ def ticket_page(request: HttpRequest, tenant_slug: str, number: int) -> HttpResp
     ]
     groups = list(Group.objects.for_tenant(tenant))
     definitions = list(CustomFieldDefinition.objects.for_tenant(tenant))
+    cursor = selectors.ticket_latest_cursor(tenant=tenant, ticket_id=ticket.pk)
     context = {
         "ticket": ticket,
         "reference": ticket.reference_with(tenant.reference_prefix),
-        "conversation": selectors.message_list_for_ticket(
-            tenant=tenant, ticket=ticket, include_internal=True
-        ).prefetch_related("analyses", "corrections__corrected_by"),
-        "events": ticket.events.select_related("actor_user", "actor_customer").order_by("-id")[:40],
-        "other_tickets": selectors.ticket_list(tenant=tenant)
-        .filter(customer=ticket.customer)
-        .exclude(pk=ticket.pk)[:10],
+        "thread": ticket_thread_html(
+            tenant=tenant,
+            ticket=ticket,
+            cursor=cursor,
+            can_work=can_work,
+            csrf_token=get_token(request),
+        ),
+        "timeline": ticket_timeline_html(tenant=tenant, ticket=ticket, cursor=cursor),
+        "other_tickets": selectors.ticket_list_other_for_customer(tenant=tenant, ticket=ticket),
         "tags": sorted(ticket.tags.values_list("name", flat=True)),
         "custom_fields": [(d, ticket.custom_fields.get(d.key, "")) for d in definitions],
         "can_work": can_work,
@@ -75,7 +80,7 @@ def ticket_page(request: HttpRequest, tenant_slug: str, number: int) -> HttpResp
         "deescalation_groups": [g for g in groups if g.tier < ticket.tier],
         "statuses": Status.choices,
         "priorities": Priority.choices,
-        "cursor": selectors.ticket_latest_cursor(tenant=tenant, ticket_id=ticket.pk),
+        "cursor": cursor,
         "sla_targets": _sla_targets(ticket),
         "repeat_of": ticket.repeat_of,
     }

@@ -8,7 +8,7 @@ about 20 icons): a dictionary lookup and one string format instead.
 from __future__ import annotations
 
 from django import template
-from django.utils.html import conditional_escape
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from helpdesk.ui.icons import FALLBACK, ICONS
@@ -24,3 +24,47 @@ SVG = (
 def icon(name: str, cls: str = "") -> SafeString:
     paths = ICONS.get(str(name), FALLBACK)
     return mark_safe(SVG.format(cls=conditional_escape(cls or ""), paths=paths))  # noqa: S308
+
+
+AVATAR = '<span class="avatar{size}" data-tone="{tone}" aria-hidden="true">{initials}</span>\n'
+
+
+@register.simple_tag
+def avatar(name, size: str = "") -> SafeString:
+    """Initials in a circle: ``{% avatar user.full_name|default:user.email "sm" %}``.
+
+    The same markup as ``includes/avatar.html``, without a template render per person (pages draw
+    one per message and per person in a list)."""
+    name = "" if name is None else str(name)
+    parts = name.split()
+    initials = (parts[0][0] + (parts[-1][0] if len(parts) > 1 else "")) if parts else "?"
+    return format_html(
+        AVATAR,
+        size=f" avatar--{size}" if size else "",
+        tone=str(len(name))[-1:],
+        initials=initials,
+    )
+
+
+@register.simple_tag
+def member_options(members, selected="", me=None) -> SafeString:
+    """The ``<option>`` of each member (value: the user id; label: the name, else the email),
+    ``selected`` where the user id matches ``selected``, and " (me)" after the user ``me``.
+
+    Replaces a template loop of three nodes per member on the workspace pages' assignee menus."""
+    selected = "" if selected is None else str(selected)
+    options = []
+    for m in members:
+        user_id = str(m.user_id)
+        label = m.user.full_name or m.user.email
+        if me is not None and m.user_id == me:
+            label = f"{label} (me)"
+        options.append(
+            format_html(
+                '<option value="{}"{}>{}</option>',
+                user_id,
+                mark_safe(" selected") if user_id == selected else "",
+                label,
+            )
+        )
+    return mark_safe("".join(options))  # noqa: S308 - each part built by format_html
