@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db import connection
 from django.utils import timezone
 
 from helpdesk.accounts.models import User
 from helpdesk.realtime.groups import tenant_group, ticket_group
 from helpdesk.realtime.publish import group_send_on_commit
+from helpdesk.tenancy.context import scope_memo
 from helpdesk.tenancy.models import Tenant
 from tickets.models import Customer, Ticket, TicketEvent
 
@@ -89,7 +91,28 @@ def publish_event_on_commit(*, event: TicketEvent, ticket: Ticket, actor: User |
     group_send_on_commit(
         ticket_group(event.tenant_id, ticket.pk), {"type": "ticket.event", "event": payload}
     )
-    group_send_on_commit(
-        tenant_group(event.tenant_id),
-        {"type": "queue.changed", "ticket": ticket.number, "kind": event.kind, "cursor": event.pk},
-    )
+    _queue_changed_on_commit(event=event, ticket=ticket)
+
+
+def _queue_changed_on_commit(*, event: TicketEvent, ticket: Ticket) -> None:
+    """One "queue changed" per ticket and transaction, naming its latest event: queue pages only
+    need to know that a row moved (a new ticket records two events, a reply up to three)."""
+    message = {
+        "type": "queue.changed",
+        "ticket": ticket.number,
+        "kind": event.kind,
+        "cursor": event.pk,
+    }
+    pending = scope_memo("events.queue_changed")
+    if pending is None:
+        group_send_on_commit(tenant_group(event.tenant_id), message)
+        return
+    # A callback registered inside a savepoint is dropped if that savepoint rolls back: reuse
+    # one only from this savepoint or an enclosing one (it goes or stays with this event).
+    here = tuple(connection.savepoint_ids)
+    registered = pending.get(ticket.pk)
+    if registered is not None and here[: len(registered[0])] == registered[0]:
+        registered[1].update(message)  # the registered callback sends the latest
+        return
+    pending[ticket.pk] = (here, message)
+    group_send_on_commit(tenant_group(event.tenant_id), message)

@@ -142,3 +142,47 @@ async def test_no_connection_to_another_tenants_ticket_and_no_leak_of_its_events
     await set_status(other_tenant, theirs, Status.PENDING, actor=other_agent)
     assert await page.receive_nothing(timeout=0.5)
     await page.disconnect()
+
+
+async def open_queue(user, slug):
+    communicator = WebsocketCommunicator(
+        application, f"/ws/t/{slug}/queue/", headers=await session_headers(user)
+    )
+    connected, _ = await communicator.connect()
+    return communicator, connected
+
+
+async def notices(communicator) -> list[dict]:
+    received = []
+    while not await communicator.receive_nothing(timeout=0.5):
+        received.append(await communicator.receive_json_from())
+    return [m for m in received if m["type"] == "queue.changed"]
+
+
+@database_sync_to_async
+def cursor_of(tenant, ticket, kind):
+    with tenant_context(tenant):
+        return TicketEvent.objects.get(ticket=ticket, kind=kind).pk
+
+
+async def test_the_queue_page_hears_once_per_changed_ticket_and_only_its_tenant(
+    tenant, other_tenant, agent, other_agent
+):
+    queue, ok = await open_queue(agent, "acme")
+    other_queue, other_ok = await open_queue(other_agent, "globex")
+    assert ok and other_ok
+    ticket = await make_ticket(tenant)  # two timeline events in one transaction
+    heard = await notices(queue)
+    # One notice for the creation, naming its latest event (the analysis that runs after commit
+    # may add its own, in its own transaction).
+    assert heard[0]["ticket"] == ticket.number
+    assert (heard[0]["kind"], heard[0]["cursor"]) == (
+        "message.created",
+        await cursor_of(tenant, ticket, "message.created"),
+    )
+    assert "ticket.created" not in [m["kind"] for m in heard]
+    await set_status(tenant, ticket, Status.PENDING, actor=agent)
+    assert [m["kind"] for m in await notices(queue)] == ["ticket.status_changed"]
+    assert await other_queue.receive_nothing(timeout=0.3)
+    await queue.disconnect()
+    await other_queue.disconnect()
