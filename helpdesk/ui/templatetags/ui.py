@@ -10,6 +10,7 @@ from __future__ import annotations
 from django import template
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import capfirst
 
 from helpdesk.ui.icons import FALLBACK, ICONS
 
@@ -68,3 +69,44 @@ def member_options(members, selected="", me=None) -> SafeString:
             )
         )
     return mark_safe("".join(options))  # noqa: S308 - each part built by format_html
+
+
+# The workspace's status and priority badges, as tags: the same markup as
+# tickets/includes/status_badge.html and priority.html, which lists and timelines include once per
+# row. The fallback labels are those of the ticket statuses (no import of the tickets app).
+STATUS_LABELS = {
+    "new": "New",
+    "open": "Open",
+    "pending": "Pending",
+    "on_hold": "On hold",
+    "solved": "Solved",
+    "closed": "Closed",
+}
+PRIORITY_URGENT = '<span class="priority-urgent-mark" aria-hidden="true">!</span>'
+PRIORITY_BARS = '<span class="priority-bars" aria-hidden="true"><i></i><i></i><i></i></span>'
+
+
+@register.simple_tag
+def status_badge(status, label="", size="") -> SafeString:
+    """``{% status_badge t.status t.get_status_display "lg" %}``."""
+    status = "" if status is None else status
+    text = label or STATUS_LABELS.get(status) or status or "—"
+    return format_html(
+        '<span class="badge badge--status-{}{}"><span class="badge-dot" aria-hidden="true">'
+        "</span>{}</span>\n",
+        status,
+        f" badge--{size}" if size else "",
+        text,
+    )
+
+
+@register.simple_tag
+def priority_badge(priority, label="") -> SafeString:
+    """``{% priority_badge t.priority t.get_priority_display %}``."""
+    priority = "" if priority is None else priority
+    return format_html(
+        '<span class="priority priority--{}">{}<span>{}</span></span>\n',
+        priority,
+        mark_safe(PRIORITY_URGENT if priority == "urgent" else PRIORITY_BARS),  # noqa: S308
+        capfirst(label or priority),
+    )
