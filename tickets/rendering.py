@@ -115,13 +115,19 @@ def _fragment_key(kind: str, tenant: Tenant, ticket: Ticket, *parts) -> str:
 
 
 def ticket_thread_html(
-    *, tenant: Tenant, ticket: Ticket, cursor: int, can_work: bool, csrf_token: str
+    *,
+    tenant: Tenant,
+    ticket: Ticket,
+    cursor: int,
+    version: tuple,
+    can_work: bool,
+    csrf_token: str,
 ) -> SafeString:
     """The rendered conversation of ``ticket`` (``#ticket-thread``), from the cache if current.
 
-    ``cursor`` is the ticket's latest event id; ``can_work`` decides the correction forms.
+    ``cursor`` and ``version`` come from ``selectors.ticket_page_versions``; ``can_work`` decides
+    the correction forms.
     """
-    version = selectors.message_thread_version(tenant=tenant, ticket=ticket)
     key = _fragment_key(
         "ticket-thread",
         tenant,
@@ -140,9 +146,10 @@ def ticket_thread_html(
         conversation = selectors.message_list_for_ticket(
             tenant=tenant, ticket=ticket, include_internal=True
         ).prefetch_related(
-            Prefetch("analyses", analyses if figures["analysis_count"] else analyses.none()),
+            Prefetch("analyses", analyses if figures["analysis_count"] != "0" else analyses.none()),
             Prefetch(
-                "corrections", corrections if figures["correction_count"] else corrections.none()
+                "corrections",
+                corrections if figures["correction_count"] != "0" else corrections.none(),
             ),
         )
         html = get_template(THREAD_TEMPLATE).render(

@@ -57,7 +57,7 @@ def ticket_page(request: HttpRequest, tenant_slug: str, number: int) -> HttpResp
     ]
     groups = list(Group.objects.for_tenant(tenant))
     definitions = list(CustomFieldDefinition.objects.for_tenant(tenant))
-    cursor = selectors.ticket_latest_cursor(tenant=tenant, ticket_id=ticket.pk)
+    cursor, thread_version = selectors.ticket_page_versions(tenant=tenant, ticket=ticket)
     context = {
         "ticket": ticket,
         "reference": ticket.reference_with(tenant.reference_prefix),
@@ -65,6 +65,7 @@ def ticket_page(request: HttpRequest, tenant_slug: str, number: int) -> HttpResp
             tenant=tenant,
             ticket=ticket,
             cursor=cursor,
+            version=thread_version,
             can_work=can_work,
             csrf_token=get_token(request),
         ),
