@@ -40,7 +40,7 @@ from helpdesk.realtime.groups import ticket_group
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant
 from helpdesk.tenancy.policy import Perm, role_has_perm
-from helpdesk.tenancy.selectors import membership_get, tenant_get_by_slug
+from helpdesk.tenancy.selectors import tenant_get_by_slug
 from tickets import selectors_chat as selectors
 from tickets.models import ChatSession
 from tickets.services import chat as chat_services
@@ -188,10 +188,10 @@ def _user(user_id: int) -> User:
 
 @_db
 def _role_allows(tenant: Tenant, user: User, perm: Perm) -> bool:
-    """Re-checked on every command: a role changed or a membership removed takes effect now."""
-    user.refresh_from_db(fields=["is_active"])
-    membership = membership_get(tenant=tenant, user=user)
-    return membership is not None and role_has_perm(membership.role, perm)
+    """Re-checked on every command: a role changed, a membership removed or the account
+    deactivated takes effect now (one read)."""
+    role = selectors.chat_member_role(tenant=tenant, user_id=user.pk)
+    return role is not None and role_has_perm(role, perm)
 
 
 @_db
@@ -307,8 +307,20 @@ class _ChatSocket(AsyncJsonWebsocketConsumer):
 
     async def ticket_event(self, message: dict) -> None:
         event = message.get("event") or {}
-        if event.get("kind") == "message.created" and (self.for_staff or event.get("public")):
-            await self.catch_up()
+        if event.get("kind") != "message.created" or not (self.for_staff or event.get("public")):
+            return
+        chat = message.get("chat")
+        if chat is not None and getattr(self, "session_id", None) is not None:
+            audience = "staff" if self.for_staff else "public"
+            payload = chat[audience]
+            if payload is not None and chat[f"{audience}_after"] == self.cursor:
+                # The message right after the last one this socket showed: no read needed.
+                await self.send_json({"type": "message", "message": payload})
+                self.cursor = payload["cursor"]
+                return
+            if payload is not None and payload["cursor"] <= self.cursor:
+                return  # shown already (a catch-up read it)
+        await self.catch_up()
 
     async def _typing(self, *, who: str, name: str, typing: bool) -> None:
         if getattr(self, "session_id", None) is None:

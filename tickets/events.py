@@ -17,7 +17,7 @@ from helpdesk.realtime.groups import tenant_group, ticket_group
 from helpdesk.realtime.publish import group_send_on_commit
 from helpdesk.tenancy.context import scope_memo
 from helpdesk.tenancy.models import Tenant
-from tickets.models import Customer, Ticket, TicketEvent
+from tickets.models import Channel, Customer, Message, Ticket, TicketEvent
 
 PUBLIC_EVENT_KINDS = frozenset(
     {
@@ -44,7 +44,10 @@ def event_record(
     data: dict | None = None,
     is_public: bool | None = None,
     at: datetime | None = None,
+    message: Message | None = None,
 ) -> TicketEvent:
+    """``message``: the new message of a "message.created" event (live chats get it with the
+    event, so that their sockets need not read it back)."""
     event = TicketEvent.objects.create(
         tenant=tenant,
         ticket=ticket,
@@ -57,7 +60,7 @@ def event_record(
         is_public=kind in PUBLIC_EVENT_KINDS if is_public is None else is_public,
         created_at=at or timezone.now(),
     )
-    publish_event_on_commit(event=event, ticket=ticket, actor=actor)
+    publish_event_on_commit(event=event, ticket=ticket, actor=actor, message=message)
     from tickets.services.webhooks import webhook_dispatch_for_event  # services import this module
 
     webhook_dispatch_for_event(tenant=tenant, ticket=ticket, event=event)
@@ -80,17 +83,24 @@ def agent_payload(*, event: TicketEvent, ticket: Ticket, actor: User | None) -> 
     }
 
 
-def publish_event_on_commit(*, event: TicketEvent, ticket: Ticket, actor: User | None) -> None:
+def publish_event_on_commit(
+    *, event: TicketEvent, ticket: Ticket, actor: User | None, message: Message | None = None
+) -> None:
     # The customer's status page: public events only, as customer-safe entries (decided here,
     # at publish time, and sent after commit by the status service, before the staff sockets
     # below wake their pages up).
     from tickets.services.status import status_event_recorded  # services import this module
 
     status_event_recorded(event=event, ticket=ticket)
-    payload = agent_payload(event=event, ticket=ticket, actor=actor)
-    group_send_on_commit(
-        ticket_group(event.tenant_id, ticket.pk), {"type": "ticket.event", "event": payload}
-    )
+    group_message = {
+        "type": "ticket.event",
+        "event": agent_payload(event=event, ticket=ticket, actor=actor),
+    }
+    if message is not None and ticket.channel == Channel.CHAT:
+        from tickets.selectors_chat import chat_delivery
+
+        group_message["chat"] = chat_delivery(tenant=event.tenant, message=message)
+    group_send_on_commit(ticket_group(event.tenant_id, ticket.pk), group_message)
     _queue_changed_on_commit(event=event, ticket=ticket)
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
-from helpdesk.tenancy.models import Tenant
+from helpdesk.tenancy.models import Membership, Tenant
 from tickets.models import AuthorType, ChatSession, IntakeSettings, Message
 
 DEFAULT_WAIT_SECONDS = 120
@@ -127,6 +127,37 @@ def chat_message_payload(message: Message, *, for_staff: bool) -> dict:
     if for_staff:
         payload["internal"] = message.is_internal
     return payload
+
+
+def chat_member_role(*, tenant: Tenant, user_id: int) -> str | None:
+    """The role of a chat agent in ``tenant``, or None once the membership is gone or the
+    account deactivated (asked before every command of the agents' chat socket)."""
+    return (
+        Membership.objects.filter(tenant=tenant, user_id=user_id, user__is_active=True)
+        .values_list("role", flat=True)
+        .first()
+    )
+
+
+def chat_delivery(*, tenant: Tenant, message: Message) -> dict:
+    """A new chat message as its sockets show it, for the event that announces it.
+
+    With it, the message before it for each audience (staff see internal notes, the customer
+    does not): a socket whose cursor is exactly that one shows the message without a read; any
+    other catches up from the database. Read in the writer's transaction, which holds the
+    ticket row, so no other message of the ticket can come in between.
+    """
+    before = (
+        Message.objects.for_tenant(tenant)
+        .filter(ticket_id=message.ticket_id, pk__lt=message.pk)
+        .aggregate(staff=Max("pk"), public=Max("pk", filter=Q(is_internal=False)))
+    )
+    return {
+        "staff": chat_message_payload(message, for_staff=True),
+        "public": None if message.is_internal else chat_message_payload(message, for_staff=False),
+        "staff_after": before["staff"] or 0,
+        "public_after": before["public"] or 0,
+    }
 
 
 def chat_offer_email_in(

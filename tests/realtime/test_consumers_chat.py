@@ -335,3 +335,62 @@ async def test_the_role_is_rechecked_on_every_command(tenant, agent):
     assert await customer.receive_nothing(timeout=0.3)
     await staff.disconnect()
     await customer.disconnect()
+
+
+async def test_notes_between_answers_reach_agents_only_and_nothing_is_shown_twice(tenant, agent):
+    """Each new message travels with its event and is shown without a read when the socket has
+    the one before it; an internal note in between must not make the customer miss the answer
+    after it, nor show it anything twice."""
+    agent_socket, ok = await console(agent)
+    assert ok
+    customer, ok = await widget()
+    assert ok
+    token, _session, _ack, _first = await start_chat(customer)
+    chat = await chat_public_id(tenant)
+    await agent_socket.send_json_to({"action": "open", "chat": chat, "cursor": 0})
+    await until(agent_socket, "opened")
+    assert (await until(agent_socket, "message"))["message"]["body"] == "Where is my order?"
+
+    agent_saw: list[str] = []
+
+    async def acked(client_id):
+        while True:
+            frame = await agent_socket.receive_json_from(timeout=15)
+            if frame["type"] == "message":
+                agent_saw.append(frame["message"]["body"])
+            if frame["type"] == "ack" and frame["client_id"] == client_id:
+                return
+
+    for client_id, body, internal in [
+        ("a-note01", "VIP, be quick", True),
+        ("a-answer", "On its way", False),
+        ("a-note02", "Told them", True),
+    ]:
+        await agent_socket.send_json_to(
+            {"action": "message", "chat": chat, "id": client_id, "body": body, "internal": internal}
+        )
+        await acked(client_id)
+    await customer.send_json_to(
+        {"type": "message", "id": "c-thanks", "body": "Thanks", "token": token}
+    )
+
+    async def shown(communicator, bodies):
+        while "Thanks" not in bodies:  # the last message sent
+            frame = await communicator.receive_json_from(timeout=15)
+            if frame["type"] == "message":
+                bodies.append(frame["message"]["body"])
+        while not await communicator.receive_nothing(timeout=0.5):
+            frame = await communicator.receive_json_from()
+            if frame["type"] == "message":
+                bodies.append(frame["message"]["body"])
+        return bodies
+
+    assert await shown(agent_socket, agent_saw) == [
+        "VIP, be quick",
+        "On its way",
+        "Told them",
+        "Thanks",
+    ]
+    assert await shown(customer, []) == ["On its way", "Thanks"]
+    await customer.disconnect()
+    await agent_socket.disconnect()

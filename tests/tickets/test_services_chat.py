@@ -309,3 +309,26 @@ def test_offer_email_countdown(tenant):
     assert selectors.chat_offer_email_in(session=session, wait_seconds=60, now=later) == 0
     session.state = ChatSession.State.ACTIVE
     assert selectors.chat_offer_email_in(session=session, wait_seconds=60) is None
+
+
+def test_a_new_message_travels_with_what_each_audience_saw_before_it(tenant, agent):
+    started = start(tenant)
+    first = started.message
+    note, _ = services.chat_agent_message(
+        tenant=tenant,
+        session=started.session,
+        agent=agent,
+        body="VIP",
+        client_id="a-000010",
+        is_internal=True,
+    )
+    answer, _ = services.chat_agent_message(
+        tenant=tenant, session=started.session, agent=agent, body="On it", client_id="a-000011"
+    )
+    with tenant_context(tenant):
+        of_note = selectors.chat_delivery(tenant=tenant, message=note)
+        of_answer = selectors.chat_delivery(tenant=tenant, message=answer)
+    assert of_note["public"] is None and of_note["staff"]["internal"] is True
+    assert (of_answer["staff_after"], of_answer["public_after"]) == (note.pk, first.pk)
+    assert of_answer["public"]["name"] == agent.first_name and "internal" not in of_answer["public"]
+    assert of_answer["staff"] == selectors.chat_message_payload(answer, for_staff=True)

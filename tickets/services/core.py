@@ -235,6 +235,7 @@ def _message_store(
         data={"message": str(message.public_id)},
         is_public=not is_internal,
         at=now,
+        message=message,
     )
     if from_customer:
         if not counted:
