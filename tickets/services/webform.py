@@ -227,9 +227,10 @@ def webform_submit(
             body=message.strip(),
             channel=Channel.WEB,
         )
-        first = Message.objects.for_tenant(tenant).filter(ticket=ticket).order_by("pk").first()
-        for attachment in files:
-            attachment_store(tenant=tenant, message=first, attachment=attachment)
+        if files:
+            first = Message.objects.for_tenant(tenant).filter(ticket=ticket).order_by("pk").first()
+            for attachment in files:
+                attachment_store(tenant=tenant, message=first, attachment=attachment)
         status_url = _status_url(tenant=tenant, ticket=ticket)
     return WebformResult(
         ticket=ticket,
