@@ -80,3 +80,31 @@ def test_scope_ends_with_the_block(tenant):
         assert Ticket.objects.count() == 1
     with pytest.raises(TenantContextError):
         Ticket.objects.count()
+
+
+def test_for_tenant_filters_whenever_the_queryset_did_not_come_straight_from_the_manager(
+    tenant, other_tenant
+):
+    CustomerFactory(tenant=tenant, name="Ours")
+    CustomerFactory(tenant=other_tenant, name="Theirs")
+    with system_context(reason="test: a queryset built before any tenant scope"):
+        everyone = Customer.objects.all()
+        assert everyone.count() == 2
+    with tenant_context(tenant):
+        # Built in the system scope (no tenant filter), narrowed in the tenant's: filtered.
+        assert [c.name for c in everyone.for_tenant(tenant)] == ["Ours"]
+        # Straight from the manager (already filtered by the scope), then filtered again.
+        assert [c.name for c in Customer.objects.for_tenant(tenant).filter(name__gt="")] == ["Ours"]
+
+
+def test_a_nested_block_without_savepoint_still_undoes_everything_when_it_raises(tenant):
+    class Refused(Exception):
+        pass
+
+    with pytest.raises(Refused), tenant_context(tenant):
+        CustomerFactory(tenant=tenant, name="Outer")
+        with tenant_context(tenant, savepoint=False):
+            CustomerFactory(tenant=tenant, name="Inner")
+            raise Refused
+    with tenant_context(tenant):
+        assert not Customer.objects.filter(name__in=["Outer", "Inner"]).exists()
