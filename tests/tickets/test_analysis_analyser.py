@@ -161,6 +161,73 @@ def test_round_five_rules_keep_their_precision(text, signal):
     assert signal not in signals_of(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "signal"),
+    [
+        # sarcasm and anger without the usual cue words
+        ("Thanks so much for losing my suitcase. Again.", "frustration"),
+        ("Great job deleting all my contacts without asking.", "frustration"),
+        ("Yeah thanks, the fix you sent broke the export.", "frustration"),
+        ("The technician never showed. Classy.", "frustration"),
+        ("Typical. Wrong colour, second time running.", "frustration"),
+        ("Cool cool cool, so the refund is another month away.", "frustration"),
+        ("Why on earth does the form forget everything I type?", "frustration"),
+        ("What exactly am I paying for here?", "frustration"),
+        ("Six weeks of silence since I sent the receipts.", "frustration"),
+        ("Twelve calls. Twelve.", "frustration"),
+        ("Frankly it's insulting to offer a ten euro voucher.", "frustration"),
+        ("I have better things to do than chase your couriers.", "frustration"),
+        ("I keep getting bounced between billing and sales.", "frustration"),
+        # informal thanks
+        ("Ta very much, the parcel came this morning.", "gratitude"),
+        ("Hats off to the night shift.", "gratitude"),
+        ("Can't thank you enough for the quick replacement.", "gratitude"),
+        ("thansk, works now", "gratitude"),
+        ("I owe you one, the backup saved us.", "gratitude"),
+        ("Well done everyone, the new search is quick.", "gratitude"),
+        # how to cancel or close the account, and other ways of leaving
+        ("How do I cancel my membership?", "churn_risk"),
+        ("How can I close our company account?", "churn_risk"),
+        ("how do i cancel? cant see a button", "churn_risk"),
+        ("What are the steps to leave the scheme?", "churn_risk"),
+        ("Please deactivate my profile.", "churn_risk"),
+        ("Price went up again. I'm out.", "churn_risk"),
+        ("We're migrating away next quarter.", "churn_risk"),
+        ("Thinking about unsubscribing, to be honest.", "churn_risk"),
+        ("Not sure we'll renew after this.", "churn_risk"),
+        # confusion
+        ("My statement shows a charge called ADJ-7. What is it for?", "confusion"),
+        ("I did every step and nothing shows up. Did I miss something?", "confusion"),
+        ("It asks for a workspace key. No clue.", "confusion"),
+    ],
+)
+def test_round_six_phrasings_are_found(text, signal):
+    assert signal in signals_of(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "signal"),
+    [
+        ("How do I cancel an order that hasn't shipped yet?", "churn_risk"),  # one order
+        ("How do I cancel a single delivery while I'm away?", "churn_risk"),
+        ("How do I close the chat window?", "churn_risk"),
+        ("I don't want to close my account, only to pause it.", "churn_risk"),  # negated
+        ("I'm not leaving, I just want the loyalty rate.", "churn_risk"),  # negated
+        ("We're out of printer paper, can you add some to the order?", "churn_risk"),
+        ("I'm out for lunch, please call after two.", "churn_risk"),
+        ("Thanks for finding my parcel so quickly!", "frustration"),
+        ("I can't thank you enough!", "frustration"),
+        ("It isn't insulting, just lower than I hoped.", "frustration"),  # negated
+        ("Great, it arrived in two days!", "frustration"),
+        ("Thanks so much for deleting my data.", "gratitude"),  # sarcasm, not thanks
+        ("Thanks for the quick reply.", "frustration"),
+        ("Can we get single sign-on on the Team plan or is it Enterprise only?", "confusion"),
+    ],
+)
+def test_round_six_rules_keep_their_precision(text, signal):
+    assert signal not in signals_of(text)
+
+
 def test_vetoed_signals_are_the_ones_the_text_rules_out():
     _signals, vetoed = detect_signals_detail(prepare("No rush, and I'm not cancelling."))
     assert {"urgency", "churn_risk"} <= vetoed
@@ -195,6 +262,17 @@ def test_the_signal_head_adds_what_the_rules_missed_but_never_what_they_ruled_ou
     signals, vetoed = detect_signals_detail(prepare("This is ridiculous."))
     combined = combine_signals(signals, vetoed, p, _head([0.9] * 5))
     assert combined["frustration"] == signals["frustration"]
+
+
+def test_the_signal_head_adds_no_frustration_to_a_goodbye_or_to_thanks():
+    p = np.array([0.99, 0.0, 0.0, 0.0, 0.0])  # the head is sure of frustration only
+    for text in ("Three strikes, we're leaving for another provider.", "Legends, thank you!"):
+        signals, vetoed = detect_signals_detail(prepare(text))
+        combined = combine_signals(signals, vetoed, p, _head([0.9] * 5))
+        assert combined["frustration"]["score"] < 0.5, text
+    signals, vetoed = detect_signals_detail(prepare("The export screen is odd."))
+    combined = combine_signals(signals, vetoed, p, _head([0.9] * 5))
+    assert combined["frustration"]["score"] >= 0.5  # with nothing else found, the head adds it
 
 
 def test_the_shipped_signal_head_matches_the_analyser(analyser):

@@ -28,6 +28,11 @@ SUPPORTED_LANGUAGES = frozenset({"en"})
 EXTRA_FEATURES = 4 + len(SIGNAL_NAMES) + 4
 EMBEDDING_SIZE = 384
 SHAPE_FEATURES = 4  # the last four extra features
+# The signal head does not add a signal when the rules found one of these: an angry goodbye the
+# rules read as churn risk, or thanks, is where the head's frustration was most often wrong (round
+# 5: "Three strikes. I'm out.", "Legends."). Chosen out of fold on the development messages (see
+# training.py, ``evaluate_signals``).
+HEAD_NOT_WITH: dict[str, tuple[str, ...]] = {"frustration": ("churn_risk", "gratitude")}
 # The phrase shown (on hover) for a signal found by the signal head rather than by a rule.
 HEAD_PHRASE = "(the message as a whole)"
 
@@ -88,6 +93,11 @@ def combine_signals(
         p = float(probabilities[column])
         current = out.get(name, {"score": 0.0, "phrases": []})
         if threshold > 1 or p < threshold or name in vetoed or current["score"] >= PRESENT_AT:
+            continue
+        if any(
+            out.get(other, {}).get("score", 0.0) >= PRESENT_AT
+            for other in HEAD_NOT_WITH.get(name, ())
+        ):
             continue
         score = PRESENT_AT + (1 - PRESENT_AT) * (p - threshold) / max(1 - threshold, 1e-6)
         out[name] = {

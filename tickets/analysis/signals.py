@@ -47,7 +47,10 @@ def _cues(*specs: tuple) -> list[Cue]:
     return out
 
 
-NUM = r"(?:\d+|two|three|four|five|six|seven|eight|nine|ten|several|many)"
+NUM = (
+    r"(?:\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|"
+    r"several|many)"
+)
 ORD = r"(?:second|third|fourth|fifth|sixth|\d+(?:st|nd|rd|th))"
 DAYS = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
 
@@ -60,7 +63,7 @@ CUES: dict[str, list[Cue]] = {
         (r"\b(?:terrible|horrible|awful|worst|garbage|rubbish|trash)\b", 0.8),
         (r"\bdisappoint(?:ed|ing)\b", 0.9),
         (r"\b(?:fed up|sick of|tired of|had enough|enough is enough|had it with)\b", 1.0),
-        (r"^\s*enough\b|\benough\s*[.!]", 0.9, False),
+        (r"^\s*enough\b|(?<!thank you )(?<!thanks )\benough\s*[.!]", 0.9, False),
         (r"\bhow many (?:more )?times\b", 1.0, False),
         (r"\b(?:never|don'?t|do not) (?:answer|reply|respond|call back|get back)\b", 0.9, False),
         (r"\b(?:i'?m|i am|we'?re|we are) done\b|\bdone with (?:this|you)\b", 0.9),
@@ -188,6 +191,41 @@ CUES: dict[str, list[Cue]] = {
         (r"\b(?:not|never) happy with\b", 0.5, False),
         (r"\b(?:a|an) (?:proper|real|straight|actual) (?:answer|reply|response)\b", 0.7, False),
         (r"\bdifferent answer\b|\b(?:a|one) month later\b|\bfor the love of\b", 0.8, False),
+        # Round 6 (round 5's misses, now development data): more of the vocabulary of anger,
+        # rhetorical questions, silence and being passed around, a count said twice for effect.
+        (
+            r"\b(?:insult(?:ing|ed)|maddening|exhausting|laughable|atrocious|abysmal|shoddy|"
+            r"appalled|dreadful|diabolical|embarrassing)\b|\bsick and tired\b|\b(?:at|the end of) "
+            r"(?:my|the) tether\b|\bregret (?:ordering|buying|signing|choosing|joining|ever)\b",
+            1.0,
+        ),
+        (
+            r"\b(?:gone|going|went) downhill\b|\ba step backwards?\b|\bgive me a break\b|\bcan'?t "
+            r"be bothered\b|\bbetter things to do\b|\btalking to (?:a|the) wall\b|\bshouting into "
+            r"the void\b|\bfobbed off\b|\b(?:don'?t|do not) deserve (?:my|our)\b|\bgood luck "
+            r"keeping\b|\bto add insult to injury\b|\bas if\b.{0,40}\b(?:wasn'?t|weren'?t|isn'?t) "
+            r"(?:bad|enough)\b|\bbounced (?:between|around|from)\b|\bfrom pillar to post\b",
+            1.0,
+            False,
+        ),
+        (
+            r"\bwhy on earth\b|\bwhy the hell\b|\bwhy in the world\b|\bwhat(?:'s| is) the point\b|"
+            r"\bwhat (?:exactly )?am i (?:even )?paying (?:you )?for\b|\bwhy (?:am i|are we|do i|do "
+            r"we|should i|should we) (?:even |still )?pay(?:ing)?\b|\bwhy is (?:that|this|it) such "
+            r"a\b|\bis (?:that|it) too much to ask\b|\bdo you (?:even )?test\b|\bwho (?:designs|"
+            r"designed|thought|approved) (?:this|that)\b",
+            1.0,
+            False,
+        ),
+        (
+            r"\b" + NUM + r" (?:days|weeks|months) of (?:silence|nothing|waiting|excuses)\b|\bnot "
+            r"(?:a|one) (?:single )?(?:word|peep)\b|\bonly took\b|\bradio silence\b|\bnothing "
+            r"(?:is|has been|was) (?:solved|fixed|resolved|done)\b|\b(?:zero|no) (?:calls|replies) "
+            r"back\b",
+            0.9,
+            False,
+        ),
+        (r"\b(" + NUM + r")\b[^.!?\n]*[.!?]+\s+\1\s*[.!]", 0.9, False),  # "Eleven days. Eleven."
     ),
     "confusion": _cues(
         (r"\bconfus(?:ed|ing|ion)\b", 1.0),
@@ -268,6 +306,15 @@ CUES: dict[str, list[Cue]] = {
             False,
         ),
         (r"\bwhat'?s the difference\b|\bwhat is the difference\b|\bdifference between\b", 0.6),
+        # Round 6 (round 5's misses): "no clue.", "did I miss something", "what's the trick",
+        # "unsure", "what is it for", "per month or per year?".
+        (
+            r"\bno (?:idea|clue)\s*[.!?]|\bdid i miss (?:something|a step|anything)\b|\bwhat'?s the "
+            r"trick\b|\b(?:genuinely|totally|a bit|bit|i'?m|i am) unsure\b|\bwhat (?:is|are) "
+            r"(?:it|this|that|these|they) for\s*\?|\bwhat format\b",
+            0.9,
+            False,
+        ),
         (
             r"\b(?:instructions|guide|manual|article|docs|documentation|help page|faq|screen|"
             r"email|website|app|page|label) (?:says?|said|tells? me|shows?) .{0,80}\bbut\b",
@@ -523,6 +570,19 @@ CUES: dict[str, list[Cue]] = {
         ),
         (r"\bsaved (?:my|our) (?:day|week|afternoon|life|bacon)\b", 1.0),
         (r"^\s*cheers\b", 0.8, False),
+        # Round 6 (round 5's misses): informal and misspelt thanks, praise of the work done.
+        (
+            r"\bta (?:very much|muchly|so much|for)\b|^\s*ta\b|\bhats off\b|\bcan'?t (?:thank you|"
+            r"say thanks?|say thank you) enough\b|\b(?:thansk|thnks|thankx|thankyou|thnak\w*|tahnks|"
+            r"thank ya)\b|\bcheers for\b|\bprops to\b|\bi owe you(?: one)?\b|\bbless you\b|\bcredit "
+            r"(?:where it'?s due|to)\b|\b(?:grazie|danke|merci|gracias|obrigad[oa])\b",
+            1.0,
+        ),
+        (
+            r"\bwell done\b|\bkeep it up\b|\bnice one\b|\byou(?:'re| are| lot are| guys are) "
+            r"(?:stars|ace|heroes)\b",
+            0.9,
+        ),
         (
             r"\bthanks in advance\b|\bthank you in advance\b|\bno thanks\b|\b(?:would|i'd|we'd) appreciate\b|\bthanks for nothing\b",
             -2.0,
@@ -530,6 +590,51 @@ CUES: dict[str, list[Cue]] = {
         ),
     ),
     "churn_risk": _cues(
+        # Round 6 (round 5's misses): how to cancel, close or leave (the account, the plan, the
+        # membership; not an order or a delivery), "I'm out", migrating away, closing the
+        # account in other words, intent to unsubscribe or leave, not needing the service.
+        (
+            r"\b(?:how (?:do|can|would|should|to|does one)(?: i| we| you)?(?: go about)?|steps? to|"
+            r"process (?:to|for)|way to|procedure (?:to|for)|want to|trying to|like to|need to) "
+            r"(?:cancel\w*|clos\w*|delet\w*|deactivat\w*|terminat\w*|end|quit|leave|unsubscribe|"
+            r"shut (?:down )?)(?: (?:my|our|the|this|your)(?: [\w'-]+)?(?: [\w'-]+)? "
+            r"(?:account|subscription|membership|plan|contract|profile|service|agreement|"
+            r"licen[cs]e|policy|broadband|tariff|club|co-?op|gym|scheme|programme|program)s?\b|\s*"
+            r"(?:[?.!]|$)| (?:everything|it all|altogether|for good)\b)",
+            1.0,
+        ),
+        (
+            r"\b(?:i'?m|i am|we'?re) out\s*(?:[.!]|$)|\bcount (?:me|us) out\b|\bconsider this (?:my|"
+            r"our) (?:notice|resignation)\b|\b(?:migrat\w*|mov\w*|switch\w*) away\b|\bmov\w* "
+            r"everything to\b|\b(?:find|found|look(?:ing)? for|looking at) (?:a )?(?:cheaper|"
+            r"better|new) (?:platform|provider|supplier|vendor|solution|option|tool|bank|service|"
+            r"host|company)\b|(?-i:\bsigned up with [A-Z])",
+            1.0,
+        ),
+        (
+            r"\b(?:deactivat\w*|wip(?:e|ing)|clos(?:e|ing)|shut(?:ting)? down) (?:the |my |our )?"
+            r"(?:[\w'-]+ )?(?:account|profile|membership)\b|\baccount (?:closure|deletion|"
+            r"cancellation)\b|\bcancellation (?:of|for) (?:my|our|the) (?:[\w'-]+ )?(?:account|"
+            r"subscription|membership|contract|plan|service)\b",
+            1.0,
+        ),
+        (
+            r"\b(?:considering|thinking (?:about|of)|planning (?:to|on)|tempted to) "
+            r"(?:unsubscrib\w*|leav\w*|switch\w*|quit\w*|mov\w* (?:away|elsewhere|on))\b|\b(?:not "
+            r"sure|unsure (?:if|whether)|doubt) (?:we'?ll|i'?ll|we will|i will) (?:stay|renew|"
+            r"continue|keep)\b|\bwhy (?:should|would) (?:i|we) (?:keep|stay|continue|renew)\b|"
+            r"\b(?:won'?t|will not) be (?:needing|using) (?:it|the service|your service|this|the "
+            r"account|the app)\b|\b(?:turn off|stop|cancel|disable) (?:the |my |our )?(?:auto-?)?"
+            r"renewal\b",
+            1.0,
+            False,
+        ),
+        (
+            r"\b(?:i'?m|we'?re|i am|we are) cancel+ing\b(?! (?:my |the |this |that |our |an? |one )?"
+            r"(?:[\w'-]+ )?(?:order|booking|appointment|reservation|delivery|payment|add-?on|seats?|"
+            r"extra|item|flight|meeting|call|visit|ticket|request|transfer|invite)s?\b)",
+            1.0,
+        ),
         (
             r"\bcancel(?:l?ing|l?ed|lation)? (?:my|our|the|your|this) (?:subscription|account|membership|contract|plan|service|broadband|internet)\b",
             1.0,
@@ -559,7 +664,7 @@ CUES: dict[str, list[Cue]] = {
             1.0,
         ),
         (
-            r"\blost a customer\b|\bwe'?re out\b|\bwe are leaving\b|\bleaving at renewal\b|\blast order\b",
+            r"\blost a customer\b|\bwe'?re out\b(?! of)|\bwe are leaving\b|\bleaving at renewal\b|\blast order\b",
             1.0,
             False,
         ),
@@ -649,7 +754,8 @@ CUES: dict[str, list[Cue]] = {
         (
             r"\bnot (?:cancel+ing|planning to (?:switch|cancel|leave))\b|\b(?:wouldn'?t|would not|won'?t|will not) (?:switch|cancel|leave)\b"
             r"|\b(?:was|were) (?:going|about|ready) to cancel\b|\b(?:i'?m|we'?re|i am|we are) "
-            r"(?:staying|not going anywhere)\b",
+            r"(?:staying|not going anywhere)\b|\b(?:i'?m|we'?re|i am|we are) not "
+            r"(?:leaving|switching|cancel+ing|closing)\b",
             -2.0,
             False,
         ),
@@ -726,7 +832,9 @@ def _is_shouting(text: str) -> bool:
 
 _PRAISE_OPENER = re.compile(
     r"(?:^|[.!?]\s+)(?:oh,? )?(?:great|brilliant|fantastic|wonderful|perfect|lovely|just great|"
-    r"nice|super|awesome)\s*[,.!]"
+    r"nice|super|awesome|classy|stellar|typical|marvellous|superb|splendid|top marks|good to "
+    r"know|real(?:ly)? smooth|very efficient|cool(?:,? cool)*|wow)\s*[,.!]"
+    r"|(?:^|[.!?]\s+)cool(?:,? cool)+\b"
     r"|\b(?:amazing|fantastic|brilliant|great|excellent|stellar|top|fine|wonderful) "
     r"(?:work|job|service|design|support)\b[,.!]*\s*(?:really|guys|team|everyone|again)?\s*[.!]",
     re.IGNORECASE,
@@ -734,12 +842,31 @@ _PRAISE_OPENER = re.compile(
 _PROBLEM = re.compile(
     r"\b(?:again|crash\w*|broke\w*|lost|los(?:e|ing)|wrong|fail\w*|never|nobody|no one|late|"
     r"still|missing|deleted|wiped|charged|delay\w*|logs? (?:me|us) out|error\w*|nothing|"
-    r"ignor\w*|useless|waiting|another)\b",
+    r"ignor\w*|useless|waiting|another|twice|longer|damage\w*|silence|hung up|cancel+ed|"
+    r"rejected|refused|queue|on hold|blam\w*)\b",
     re.IGNORECASE,
 )
 _RESOLVED = re.compile(
     r"\b(?:works?|working) (?:now|again|fine|great|perfectly)\b|\b(?:fixed|resolved|solved|"
     r"sorted)\b(?! (?:it|this)\b)|\bthank(?:s| you) (?:for|so|very)\b|\bappreciat",
+    re.IGNORECASE,
+)
+# Thanks or praise for something that went wrong ("Thanks a lot for charging me twice", "Great
+# job losing my parcel", "Yeah thanks, the solution was a link to the FAQ"): frustration, and
+# no gratitude (round 6, from round 5's misses).
+_SARCASTIC_THANKS = re.compile(
+    r"\b(?:thanks|thank you|cheers|appreciate (?:you|it)|great job|good job|nice work|great "
+    r"work|well done)(?: \w+){0,2}? (?:for )?(?:(?:double-?)?charging (?:me|us) (?:twice|again|"
+    r"double)|overcharging|deleting|losing|ignoring|wasting|breaking|leaving (?:me|us)|keeping "
+    r"(?:me|us) waiting|making (?:me|us) wait|hanging up|sending (?:me |us )?the wrong|nothing|"
+    r"finally (?:replying|answering|getting back))\b",
+    re.IGNORECASE,
+)
+# The same said of a problem without naming it ("Yeah thanks, the fix broke the export"): only
+# with a problem word in the message.
+_IRONIC_THANKS = re.compile(
+    r"^\s*(?:yeah|yep|oh|wow),? (?:thanks|cheers)\b|\breally appreciate it\s*[.!]*\s*$|"
+    r"\b(?:cheers|thanks) for the [\"'\u201c](?:help|support|fix|solution)",
     re.IGNORECASE,
 )
 _EMPHASIS = re.compile(r"(?-i:\b(?:NOW|TODAY|NOT)\b)")
@@ -769,6 +896,9 @@ def detect_signals_detail(text: str) -> tuple[dict[str, dict], frozenset[str]]:
     found: dict[str, list[str]] = {}
     emphatic = bool(re.search(r"!{2,}|\?{2,}|\?!|!\?", text))
     sarcastic = _sarcastic(text)
+    sarcastic_thanks = bool(_SARCASTIC_THANKS.search(text)) or bool(
+        _IRONIC_THANKS.search(text) and _PROBLEM.search(text)
+    )
     shouting = _is_shouting(text)
     for name, cues in CUES.items():
         total = 0.0
@@ -812,7 +942,10 @@ def detect_signals_detail(text: str) -> tuple[dict[str, dict], frozenset[str]]:
         if name == "frustration" and sarcastic:
             total += 1.0
             phrases.append("(sarcasm)")
-        if name == "gratitude" and sarcastic:
+        if name == "frustration" and sarcastic_thanks and not sarcastic:
+            total += 1.2
+            phrases.append("(sarcastic thanks)")
+        if name == "gratitude" and (sarcastic or sarcastic_thanks):
             total = 0.0
         if name == "frustration" and not shouting and _EMPHASIS.search(text):
             total += 0.5  # one word in capitals: "fixed TODAY", "NOT OK"

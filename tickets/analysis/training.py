@@ -9,14 +9,15 @@ Python, no Django.
 Data:
 - ``../shared/data/sentiment/dev.csv`` (or HELPDESK_SENTIMENT_DEV): 7,908 tweets and review
   snippets with 3-class labels (see its README);
-- ``data/raw/*.txt``: 1,115 hand-written, hand-labelled support messages (sentiment and the five
+- ``data/raw/*.txt``: 1,455 hand-written, hand-labelled support messages (sentiment and the five
   signals on each), development data. The first 529 (``01``-``08``) were written before any model
   or rule; a fixed 30% of them (by a hash of the text, ``split == "test"``) was the first test
   split, reported once and then read. ``10_second_round.txt`` (151) was the second held-out set,
-  ``11_final_round.txt`` (121) the third and ``12_fourth_round.txt`` (314, plus 12 in other
-  languages, skipped here) the fourth, each reported once and then read;
-- ``data/heldout/*.txt``: the round-5 set (``03_fifth_round.txt``, 340 messages plus 6 in other
-  languages), written after ``12_fourth_round.txt`` had been evaluated and before the rules and
+  ``11_final_round.txt`` (121) the third, ``12_fourth_round.txt`` (314, plus 12 in other
+  languages, skipped here) the fourth and ``13_fifth_round.txt`` (340, plus 6) the fifth, each
+  reported once and then read;
+- ``data/heldout/*.txt``: the round-6 set (``04_sixth_round.txt``, 374 messages plus 6 in other
+  languages), written after ``13_fifth_round.txt`` had been evaluated and before the rules and
   model were revised on the development data; never used to fit or tune anything: the held-out
   figures come from here (see data/README.md).
 """
@@ -64,7 +65,7 @@ TEST_SHARE = 3  # out of 10
 SUPPORT_WEIGHT = 6.0
 L2 = 1e-2
 STEPS = 400
-VERSION = "minilm-vader-head-3"
+VERSION = "minilm-vader-head-4"
 # The signal head: L2 chosen by cross-validation inside the support set (``SIGNAL_L2S``); each
 # signal's threshold is the lowest at which the head alone, out of fold, is right at least
 # ``SIGNAL_HEAD_PRECISION`` of the time (the rules stay the first word; the head only adds).
@@ -77,7 +78,13 @@ SIGNAL_HEAD_PRECISION = 0.9
 # precision (0.88-0.90 against 0.89-0.91) with the 0.80 target instead of 0.90; for frustration,
 # confusion and churn risk a lower target cost as much precision as it gained recall, so they
 # keep 0.90.
-SIGNAL_HEAD_PRECISION_FOR = {"urgency": 0.8}
+# Frustration's head alone must be right 95% of the time (round 6): with the head trained on
+# rounds 1-4 only and round 5 (now development data) scored with the round-5 rules, which had not
+# seen it, frustration came out at 0.76 / 0.69 (precision / recall; the round-5 held-out figures
+# exactly) with the 0.90 target, 0.86 / 0.69 with 0.95, and 0.90 / 0.66 with 0.95 and the head
+# kept off messages the rules read as churn risk or thanks (analyser.HEAD_NOT_WITH); at L2 0.03,
+# 0.74 / 0.70, 0.87 / 0.67 and 0.90 / 0.64.
+SIGNAL_HEAD_PRECISION_FOR = {"urgency": 0.8, "frustration": 0.95}
 # Gratitude's rules found 95-100% of it on every fresh round so far (rounds 1-3) and 99% of the
 # development set; the head there only adds false positives (out of fold on the development
 # data: precision 1.00 -> 0.94 for one more message found), so it is not used for gratitude.
