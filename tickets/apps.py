@@ -7,6 +7,9 @@ class TicketsConfig(AppConfig):
     def ready(self) -> None:
         from helpdesk.tenancy.navigation import NavEntry, register
         from helpdesk.tenancy.policy import Perm
+        from tickets.directory import connect_signals
+
+        connect_signals()  # the workspace pages' cached directory follows every change
 
         register(
             NavEntry(

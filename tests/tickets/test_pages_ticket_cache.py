@@ -144,7 +144,9 @@ def test_ticket_page_reads_do_not_grow_with_the_conversation(client, tenant, age
     analysis_correct(
         tenant=tenant, actor=agent, message=customer_message, field="sentiment", corrected="neutral"
     )
-    with CaptureQueriesContext(connection) as small:
+    page(client, ticket)  # the tenant's directory (members, groups, ...) is read once, then kept
+    services.message_create(tenant=tenant, ticket=ticket, body="First note", author_user=agent)
+    with CaptureQueriesContext(connection) as small:  # the conversation changed: not cached
         page(client, ticket)
     for n in range(6):
         services.message_create(tenant=tenant, ticket=ticket, body=f"Note {n}", author_user=agent)

@@ -9,6 +9,7 @@ from helpdesk.accounts.models import User
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Membership, Tenant
 from helpdesk.tenancy.policy import Perm, role_has_perm
+from tickets.directory import directory_changed
 from tickets.models import OPEN_STATUSES, Group, GroupMember, Ticket
 from tickets.services.core import ticket_assign
 
@@ -90,4 +91,5 @@ def member_set_away(*, tenant: Tenant, actor: User, user: User, is_away: bool) -
     updated = Membership.objects.filter(tenant=tenant, user=user).update(is_away=is_away)
     if not updated:
         raise ValidationError("That person is not a member of this helpdesk.")
+    directory_changed(tenant.pk)  # an update() sends no signal: the pages' member lists
     return Membership.objects.get(tenant=tenant, user=user)

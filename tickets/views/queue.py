@@ -15,8 +15,9 @@ from django.views.decorators.http import require_POST
 from helpdesk.tenancy.decorators import tenant_view
 from helpdesk.tenancy.policy import Perm, role_has_perm
 from helpdesk.tenancy.selectors import membership_list
+from tickets.directory import directory_list
 from tickets.forms import BulkForm, SaveViewForm
-from tickets.models import SIGNALS, Channel, Group, Priority, SavedView, Status, Tag
+from tickets.models import SIGNALS, Channel, Priority, SavedView, Status
 from tickets.queue import MOODS, SORTS, VIEWS, QueueFilters, queue_page, queue_view_counts
 from tickets.rendering import queue_rows_html
 from tickets.services.bulk import tickets_bulk_apply
@@ -67,7 +68,9 @@ def queue(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     if request.headers.get("HX-Request"):
         return render(request, "tickets/includes/queue_rows.html", context)
     members = [
-        m for m in membership_list(tenant=tenant) if role_has_perm(m.role, Perm.TICKETS_WORK)
+        m
+        for m in directory_list(tenant=tenant, name="members")
+        if role_has_perm(m.role, Perm.TICKETS_WORK)
     ]
     context |= {
         "views": list(VIEWS.items()),
@@ -77,8 +80,8 @@ def queue(request: HttpRequest, tenant_slug: str) -> HttpResponse:
         "priorities": Priority.choices,
         "channels": Channel.choices,
         "members": members,
-        "groups": Group.objects.for_tenant(tenant),
-        "tags": Tag.objects.for_tenant(tenant).values_list("name", flat=True)[:200],
+        "groups": directory_list(tenant=tenant, name="groups"),
+        "tags": directory_list(tenant=tenant, name="tags"),
         "saved_views": _saved_views(request),
         "can_share": role_has_perm(request.membership.role, Perm.WORKSPACE_MANAGE),
         "moods": MOODS,

@@ -17,6 +17,7 @@ from helpdesk.tenancy.decorators import tenant_view
 from helpdesk.tenancy.policy import Perm, role_has_perm
 from helpdesk.tenancy.selectors import membership_list
 from tickets import selectors, services
+from tickets.directory import directory_list
 from tickets.forms import (
     AssignForm,
     DeescalateForm,
@@ -53,10 +54,12 @@ def ticket_page(request: HttpRequest, tenant_slug: str, number: int) -> HttpResp
     ticket = _ticket_or_404(request, number)
     can_work = role_has_perm(request.membership.role, Perm.TICKETS_WORK)
     members = [
-        m for m in membership_list(tenant=tenant) if role_has_perm(m.role, Perm.TICKETS_WORK)
+        m
+        for m in directory_list(tenant=tenant, name="members")
+        if role_has_perm(m.role, Perm.TICKETS_WORK)
     ]
-    groups = list(Group.objects.for_tenant(tenant))
-    definitions = list(CustomFieldDefinition.objects.for_tenant(tenant))
+    groups = directory_list(tenant=tenant, name="groups")
+    definitions = directory_list(tenant=tenant, name="field_definitions")
     cursor, thread_version = selectors.ticket_page_versions(tenant=tenant, ticket=ticket)
     context = {
         "ticket": ticket,
@@ -75,7 +78,7 @@ def ticket_page(request: HttpRequest, tenant_slug: str, number: int) -> HttpResp
         "custom_fields": [(d, ticket.custom_fields.get(d.key, "")) for d in definitions],
         "can_work": can_work,
         "reply_form": ReplyForm(),
-        "macros": Macro.objects.for_tenant(tenant) if can_work else [],
+        "macros": directory_list(tenant=tenant, name="macros") if can_work else [],
         "members": members,
         "escalation_groups": [g for g in groups if g.tier > ticket.tier],
         "deescalation_groups": [g for g in groups if g.tier < ticket.tier],
