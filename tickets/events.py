@@ -91,7 +91,34 @@ def publish_event_on_commit(
     # below wake their pages up).
     from tickets.services.status import status_event_recorded  # services import this module
 
-    status_event_recorded(event=event, ticket=ticket)
+    # Nobody can have the page of a ticket opened in this very transaction: its status page
+    # and ticket page get nothing (they read everything when they open); the queue does.
+    watched = not ticket_is_new_here(ticket)
+    status_event_recorded(event=event, ticket=ticket, publish=watched)
+    if watched:
+        _ticket_event_on_commit(event=event, ticket=ticket, actor=actor, message=message)
+    _queue_changed_on_commit(event=event, ticket=ticket)
+
+
+NEW_TICKETS = "events.new_tickets"
+
+
+def ticket_is_new_here(ticket: Ticket) -> bool:
+    """Whether ``ticket`` was created by the current transaction (``ticket_new_here``)."""
+    memo = scope_memo(NEW_TICKETS)
+    return memo is not None and ticket.pk in memo
+
+
+def ticket_new_here(ticket: Ticket) -> None:
+    """Note that the current transaction created ``ticket`` (called by ``ticket_create``)."""
+    memo = scope_memo(NEW_TICKETS)
+    if memo is not None:
+        memo[ticket.pk] = True
+
+
+def _ticket_event_on_commit(
+    *, event: TicketEvent, ticket: Ticket, actor: User | None, message: Message | None
+) -> None:
     group_message = {
         "type": "ticket.event",
         "event": agent_payload(event=event, ticket=ticket, actor=actor),
@@ -101,7 +128,6 @@ def publish_event_on_commit(
 
         group_message["chat"] = chat_delivery(tenant=event.tenant, message=message)
     group_send_on_commit(ticket_group(event.tenant_id, ticket.pk), group_message)
-    _queue_changed_on_commit(event=event, ticket=ticket)
 
 
 def _queue_changed_on_commit(*, event: TicketEvent, ticket: Ticket) -> None:

@@ -15,7 +15,7 @@ from helpdesk.accounts.models import User
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Membership, Tenant
 from helpdesk.tenancy.services import counter_next
-from tickets.events import event_record
+from tickets.events import event_record, ticket_new_here
 from tickets.lifecycle import can_transition
 from tickets.models import (
     AuthorType,
@@ -106,6 +106,7 @@ def ticket_create(
             message_count=1,
             last_customer_message_at=now,
         )
+        ticket_new_here(ticket)  # no page can be open on it before this commits
         from tickets.services.status import status_link_create  # the customer's status page
 
         status_link_create(tenant=tenant, ticket=ticket)

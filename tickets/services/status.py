@@ -593,22 +593,24 @@ def _publish_after_commit(tenant: Tenant, ticket_id: int) -> None:
     )
 
 
-def status_event_recorded(*, event: TicketEvent, ticket: Ticket) -> None:
+def status_event_recorded(*, event: TicketEvent, ticket: Ticket, publish: bool = True) -> None:
     """Called for every timeline event, inside its transaction (``tickets.events``).
 
     The audience is decided here, at publish time: public events reach the status page (after
     commit, as customer-safe entries); a few internal ones only refresh its summary (a new
     expected time); internal notes and everything else never leave the staff side.
+    ``publish=False``: no page can be open yet (the ticket is new in this transaction).
     """
     tenant = event.tenant
     key = (event.tenant_id, ticket.pk)
-    if event.is_public:
-        _buffer().setdefault(key, []).append(event.pk)
-    elif event.kind in SUMMARY_KINDS:
-        _buffer().setdefault(key, [])
-    else:
+    if not (event.is_public or event.kind in SUMMARY_KINDS):
         return
-    transaction.on_commit(lambda: _publish_after_commit(tenant, ticket.pk))
+    if publish:
+        if event.is_public:
+            _buffer().setdefault(key, []).append(event.pk)
+        else:
+            _buffer().setdefault(key, [])
+        transaction.on_commit(lambda: _publish_after_commit(tenant, ticket.pk))
     from tickets.services.status_notify import status_notify_mark, status_notify_worthy
 
     if status_notify_worthy(event):
