@@ -1,5 +1,6 @@
-"""The tenant's directory as the workspace pages show it: the members, groups, tag names, custom
-field definitions and macros. Every queue and ticket page reads them; they change rarely.
+"""The tenant's directory: the members, groups, tag names, custom field definitions and macros
+every workspace page shows, and the SLA policies and webhook endpoints every new ticket and
+message consults. All are read all the time and change rarely.
 
 Each process keeps them in memory under the tenant's directory version, a token in the shared
 cache. Saving or deleting any of them (or a member's user) replaces the token after commit
@@ -8,8 +9,9 @@ of every process reads them again. If the shared cache is unreachable, pages rea
 every time; entries are also dropped after ``MAX_AGE`` seconds, so a lost invalidation cannot
 keep a list stale for longer.
 
-Only for display: the lists are shared between requests and must not be changed or saved.
-Checks that decide something (is this a member? may this field be set?) read the database.
+The lists are shared between requests: never change or save what they hold. Checks that guard
+access or input (is this person a member? may this field be set?) read the database; the SLA
+policy choice and the webhook fan-out read here (a change reaches every process at its commit).
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ from collections.abc import Callable
 from django.core.cache import cache
 from django.db import transaction
 
-from helpdesk.tenancy.context import tenant_context
+from helpdesk.tenancy.context import scope_memo, scope_memo_forget, tenant_context
 from helpdesk.tenancy.models import Membership, Tenant
 from helpdesk.tenancy.selectors import membership_list
-from tickets.models import CustomFieldDefinition, Group, Macro, Tag
+from tickets.models import CustomFieldDefinition, Group, Macro, SlaPolicy, Tag, WebhookEndpoint
 
 MAX_AGE = 60  # seconds
 MAX_ENTRIES = 2_000
@@ -39,7 +41,17 @@ _LOADERS: dict[str, Callable[[Tenant], list]] = {
     ),
     "field_definitions": lambda tenant: list(CustomFieldDefinition.objects.for_tenant(tenant)),
     "macros": lambda tenant: list(Macro.objects.for_tenant(tenant)),
+    "sla_policies": lambda tenant: list(
+        SlaPolicy.objects.for_tenant(tenant).filter(is_active=True)
+    ),
+    "webhook_endpoints": lambda tenant: list(
+        WebhookEndpoint.objects.for_tenant(tenant)
+        .filter(is_active=True)
+        .only("id", "tenant_id", "events")
+        .order_by("id")
+    ),
 }
+_VERSION_MEMO = "directory.version"
 
 _memory: dict[tuple[int, str], tuple[str, float, list]] = {}
 _lock = threading.Lock()
@@ -50,12 +62,18 @@ def _version_key(tenant_id: int) -> str:
 
 
 def _version(tenant_id: int) -> str | None:
-    """The tenant's current token; a new one if the cache lost it (never an old one again)."""
+    """The tenant's current token (read once per transaction); a new one if the cache lost it
+    (never an old one again)."""
+    memo = scope_memo(_VERSION_MEMO)
+    if memo is not None and tenant_id in memo:
+        return memo[tenant_id]
     key = _version_key(tenant_id)
     version = cache.get(key)
     if version is None:
         cache.add(key, uuid.uuid4().hex, timeout=None)
         version = cache.get(key)
+    if memo is not None and version is not None:
+        memo[tenant_id] = version
     return version
 
 
@@ -89,6 +107,7 @@ def directory_changed(tenant_id: int) -> None:
     read), and once more when it commits (another process may have read the old rows under the
     first new token in between)."""
     _renew(tenant_id)
+    scope_memo_forget(_VERSION_MEMO)
     transaction.on_commit(lambda: _renew(tenant_id))
 
 
@@ -109,7 +128,7 @@ def connect_signals() -> None:
     from django.contrib.auth import get_user_model
     from django.db.models.signals import post_delete, post_save
 
-    for model in (Membership, Group, Tag, CustomFieldDefinition, Macro):
+    for model in (Membership, Group, Tag, CustomFieldDefinition, Macro, SlaPolicy, WebhookEndpoint):
         uid = f"tickets.directory.{model.__name__}"
         post_save.connect(_on_tenant_row, sender=model, dispatch_uid=uid + ".save")
         post_delete.connect(_on_tenant_row, sender=model, dispatch_uid=uid + ".delete")

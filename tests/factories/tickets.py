@@ -7,7 +7,16 @@ from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.services import counter_next
 from tests.factories.tenancy import TenantOwnedFactory
 from tickets import services
-from tickets.models import Channel, Customer, Group, Message, MessageAnalysis, Tag, Ticket
+from tickets.models import (
+    Channel,
+    Customer,
+    Group,
+    Message,
+    MessageAnalysis,
+    SlaPolicy,
+    Tag,
+    Ticket,
+)
 from tickets.services.analysis import messages_analyse
 
 
@@ -26,6 +35,17 @@ class GroupFactory(TenantOwnedFactory):
 
     name = factory.Sequence(lambda n: f"Group {n}")
     tier = 1
+
+
+class SlaPolicyFactory(TenantOwnedFactory):
+    class Meta:
+        model = SlaPolicy
+
+    name = factory.Sequence(lambda n: f"Policy {n}")
+    priority = ""
+    first_response_minutes = 60
+    next_response_minutes = 120
+    resolution_minutes = 960
 
 
 class TagFactory(TenantOwnedFactory):

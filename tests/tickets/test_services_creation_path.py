@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.services import api_key_create, counter_next
-from tests.factories.tickets import CustomerFactory
+from tests.factories.tickets import CustomerFactory, SlaPolicyFactory
 from tickets import services
 from tickets.events import event_record
 from tickets.models import Message, Ticket, WebhookDelivery
@@ -103,3 +103,17 @@ def test_an_endpoint_added_mid_transaction_gets_the_events_after_it(tenant, admi
         event_record(tenant=tenant, ticket=ticket, kind="ticket.status_changed", to_value="open")
         deliveries = list(WebhookDelivery.objects.for_tenant(tenant).filter(endpoint=endpoint))
     assert len(deliveries) == 1
+
+
+def test_a_new_or_retired_sla_policy_applies_to_the_next_ticket(tenant):
+    customer = CustomerFactory(tenant=tenant)
+    before = services.ticket_create(tenant=tenant, customer=customer, subject="a", body="b")
+    assert before.sla_policy_id is None
+    policy = SlaPolicyFactory(tenant=tenant, name="Everyone", position=0)
+    during = services.ticket_create(tenant=tenant, customer=customer, subject="a", body="b")
+    assert during.sla_policy_id == policy.pk and during.resolution_due_at is not None
+    with tenant_context(tenant):
+        policy.is_active = False
+        policy.save()
+    after = services.ticket_create(tenant=tenant, customer=customer, subject="a", body="b")
+    assert after.sla_policy_id is None

@@ -10,7 +10,6 @@ import asyncio
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import factory
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connection
@@ -19,10 +18,10 @@ from django.test.utils import CaptureQueriesContext
 from helpdesk.realtime.groups import agent_group
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.policy import Role
-from tests.factories.tenancy import TenantOwnedFactory, UserFactory
-from tests.factories.tickets import CustomerFactory, GroupFactory, TicketFactory
+from tests.factories.tenancy import UserFactory
+from tests.factories.tickets import CustomerFactory, GroupFactory, SlaPolicyFactory, TicketFactory
 from tickets import services
-from tickets.models import GroupMember, Notification, SlaPolicy, Status, Ticket, TicketEvent
+from tickets.models import GroupMember, Notification, Status, Ticket, TicketEvent
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -32,18 +31,6 @@ def berlin(*args) -> datetime:
 
 
 MONDAY_9 = berlin(2026, 3, 2, 9, 0)
-
-
-class SlaPolicyFactory(TenantOwnedFactory):
-    # Belongs in tests/factories/tickets.py; kept here while that file is out of this change.
-    class Meta:
-        model = SlaPolicy
-
-    name = factory.Sequence(lambda n: f"Policy {n}")
-    priority = ""
-    first_response_minutes = 60
-    next_response_minutes = 120
-    resolution_minutes = 960
 
 
 def reload(ticket: Ticket) -> Ticket:

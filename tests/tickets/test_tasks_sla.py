@@ -15,8 +15,7 @@ from django.utils import timezone
 
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.tasks import TenantTaskError
-from tests.factories.tickets import TicketFactory
-from tests.tickets.test_services_sla import SlaPolicyFactory
+from tests.factories.tickets import SlaPolicyFactory, TicketFactory
 from tickets import services
 from tickets.models import Notification, Ticket
 from tickets.tasks import ticket_sla_check_fanout_task, ticket_sla_check_task

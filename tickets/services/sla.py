@@ -29,6 +29,7 @@ from helpdesk.realtime.publish import notify_member_on_commit
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Membership, Tenant
 from tickets.business_hours import BusinessCalendar
+from tickets.directory import directory_list
 from tickets.events import event_record
 from tickets.models import (
     OPEN_STATUSES,
@@ -122,9 +123,11 @@ def sla_policy_for(*, tenant: Tenant, ticket: Ticket) -> SlaPolicy | None:
         company = _fold(customer.company or "")
         raw_tags = customer.tags if isinstance(customer.tags, list) else []
         tags = {_fold(tag) for tag in raw_tags if isinstance(tag, str)}
-        candidates = SlaPolicy.objects.for_tenant(tenant).filter(
-            is_active=True, priority__in=["", ticket.priority]
-        )
+        candidates = [
+            policy
+            for policy in directory_list(tenant=tenant, name="sla_policies")
+            if policy.priority in ("", ticket.priority)
+        ]
         matching = [
             policy
             for policy in candidates

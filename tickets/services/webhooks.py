@@ -73,8 +73,9 @@ from django.core.validators import URLValidator
 from django.utils import timezone
 
 from helpdesk.accounts.models import User
-from helpdesk.tenancy.context import scope_memo, scope_memo_forget, tenant_context
+from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant, new_public_id
+from tickets.directory import directory_list
 from tickets.models import Message, Ticket, TicketEvent, WebhookDelivery, WebhookEndpoint
 from tickets.models.integrations import WEBHOOK_EVENTS
 
@@ -283,7 +284,6 @@ def webhook_endpoint_create(
             is_active=is_active,
             created_by=actor if isinstance(actor, User) else None,
         )
-        scope_memo_forget(_ENDPOINTS_MEMO)
     logger.info("webhook endpoint %s created in tenant %s", endpoint.public_id, tenant.pk)
     return endpoint
 
@@ -317,8 +317,7 @@ def webhook_endpoint_update(
             setattr(endpoint, field, value)
         if changes:
             endpoint.save(update_fields=sorted(changes))
-            scope_memo_forget(_ENDPOINTS_MEMO)
-    return endpoint
+        return endpoint
 
 
 def webhook_endpoint_delete(
@@ -328,7 +327,6 @@ def webhook_endpoint_delete(
     with tenant_context(tenant):
         _assert_same_tenant(tenant, endpoint)
         WebhookEndpoint.objects.for_tenant(tenant).filter(pk=endpoint.pk).delete()
-        scope_memo_forget(_ENDPOINTS_MEMO)
     logger.info("webhook endpoint %s deleted in tenant %s", endpoint.public_id, tenant.pk)
 
 
@@ -392,24 +390,10 @@ def _change_data(*, tenant: Tenant, event: TicketEvent) -> dict:
     return change
 
 
-_ENDPOINTS_MEMO = "webhooks.active_endpoints"
-
-
 def _active_endpoints(*, tenant: Tenant) -> list[WebhookEndpoint]:
-    """The tenant's active endpoints, read once per transaction (a use case that records several
-    timeline events asks once; the endpoint services forget it when they change one)."""
-    memo = scope_memo(_ENDPOINTS_MEMO)
-    if memo is not None and tenant.pk in memo:
-        return memo[tenant.pk]
-    endpoints = list(
-        WebhookEndpoint.objects.for_tenant(tenant)
-        .filter(is_active=True)
-        .only("id", "tenant_id", "events")
-        .order_by("id")
-    )
-    if memo is not None:
-        memo[tenant.pk] = endpoints
-    return endpoints
+    """The tenant's active endpoints (from the directory: every event asks, they rarely change;
+    saving or deleting one reaches every process at its commit)."""
+    return directory_list(tenant=tenant, name="webhook_endpoints")
 
 
 def _subscribed_endpoints(*, tenant: Tenant, event: str) -> list[WebhookEndpoint]:
