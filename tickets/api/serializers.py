@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -28,7 +30,22 @@ class CustomerOutputSerializer(serializers.ModelSerializer):
         ]
 
 
-class TicketOutputSerializer(serializers.ModelSerializer):
+class FieldsBuiltOnce:
+    """A ModelSerializer works its fields out from the model every time one is created (about a
+    millisecond for a ticket's two dozen). This works them out once per class and gives each
+    instance copies, as DRF itself does with declared fields. Only for serializers whose fields
+    do not depend on the instance or the request."""
+
+    def get_fields(self):
+        cls = type(self)
+        built = cls.__dict__.get("_fields_built_once")
+        if built is None:
+            built = super().get_fields()
+            cls._fields_built_once = built
+        return copy.deepcopy(built)
+
+
+class TicketOutputSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     """Needs ``context["tenant"]`` for the reference (ACME-1042)."""
 
     id = serializers.UUIDField(source="public_id", read_only=True)
