@@ -3,9 +3,9 @@ every workspace page shows, and the SLA policies and webhook endpoints every new
 message consults. All are read all the time and change rarely.
 
 Each process keeps them in memory under the tenant's directory version, a token in the shared
-cache. Saving or deleting any of them (or a member's user) replaces the token after commit
-(``directory_changed``, connected to the models' signals in ``tickets.apps``), so the next page
-of every process reads them again. If the shared cache is unreachable, pages read the database
+cache, read once per transaction. Saving or deleting any of them (or a member's user) replaces
+the token at once and again after commit (``directory_changed``, connected to the models'
+signals in ``tickets.apps``), so the next read of every process loads them again. If the shared cache is unreachable, pages read the database
 every time; entries are also dropped after ``MAX_AGE`` seconds, so a lost invalidation cannot
 keep a list stale for longer.
 
