@@ -79,23 +79,27 @@ def ticket_page_versions(*, tenant: Tenant, ticket: Ticket) -> tuple[int, tuple]
     event, message = TicketEvent._meta.db_table, Message._meta.db_table
     analysis, correction = MessageAnalysis._meta.db_table, AnalysisCorrection._meta.db_table
     messages = f"SELECT id FROM {message} WHERE tenant_id = %s AND ticket_id = %s"  # noqa: S608
+    # The message figures come from one scan of the ticket's messages (FILTER), not from
+    # sub-selects of their own: a count of pending ones would let the planner walk the partial
+    # index of every pending message of the tenant (a backlog while the workers are down).
     sql = f"""
         SELECT
           (SELECT MAX(id) FROM {event} WHERE tenant_id = %s AND ticket_id = %s),
-          (SELECT COUNT(*) FROM {message} WHERE tenant_id = %s AND ticket_id = %s),
-          (SELECT MAX(id) FROM {message} WHERE tenant_id = %s AND ticket_id = %s),
-          (SELECT COUNT(*) FROM {message}
-            WHERE tenant_id = %s AND ticket_id = %s AND analysis_state = 'pending'),
-          (SELECT COUNT(*) FROM {message}
-            WHERE tenant_id = %s AND ticket_id = %s AND analysis_state = 'failed'),
+          m.total, m.latest, m.pending, m.failed,
           (SELECT COUNT(*) FROM {analysis} WHERE tenant_id = %s AND message_id IN ({messages})),
           (SELECT MAX(analysed_at) FROM {analysis}
             WHERE tenant_id = %s AND message_id IN ({messages})),
           (SELECT COUNT(*) FROM {correction} WHERE tenant_id = %s AND message_id IN ({messages})),
           (SELECT MAX(id) FROM {correction} WHERE tenant_id = %s AND message_id IN ({messages}))
+        FROM (
+          SELECT COUNT(*) AS total, MAX(id) AS latest,
+                 COUNT(*) FILTER (WHERE analysis_state = 'pending') AS pending,
+                 COUNT(*) FILTER (WHERE analysis_state = 'failed') AS failed
+          FROM {message} WHERE tenant_id = %s AND ticket_id = %s
+        ) AS m
     """  # noqa: S608 - table names from the models, values as parameters
     pair = [tenant.pk, ticket.pk]
-    params = pair * 5 + [tenant.pk, *pair] * 4
+    params = pair + [tenant.pk, *pair] * 4 + pair
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         latest_event, *version = cursor.fetchone()
