@@ -143,13 +143,6 @@ def ticket_events_since(*, tenant: Tenant, ticket_id: int, cursor: int, limit: i
     )
 
 
-def ticket_latest_cursor(*, tenant: Tenant, ticket_id: int) -> int:
-    last = (
-        TicketEvent.objects.for_tenant(tenant).filter(ticket_id=ticket_id).order_by("-pk").first()
-    )
-    return last.pk if last else 0
-
-
 def customer_figures(*, tenant: Tenant, customer: Customer) -> dict:
     """Lifetime figures for the profile: tickets, open now, last contact, repeat contacts."""
     tickets = Ticket.objects.for_tenant(tenant).filter(customer=customer, merged_into=None)
