@@ -21,6 +21,7 @@ from empathy_metrics.selectors_csat import (
     csat_responses_for_ticket,
     survey_settings_get,
 )
+from empathy_metrics.services import csat_details_open
 from tickets.models import Status
 
 register = template.Library()
@@ -62,6 +63,7 @@ def csat_form(context, *, ticket, token: str = "", read_only: bool = False) -> d
     return {
         "state": state,
         "answer": answer,
+        "details_open": answer is not None and csat_details_open(answer),
         "question": settings.csat_question,
         "scale": settings.csat_scale,
         "scores": [1, 2, 3, 4, 5],

@@ -8,7 +8,9 @@ from django.core.exceptions import ValidationError
 from django.template import Context, Template
 
 from empathy_metrics.models import SurveyRequest, SurveyResponse
-from empathy_metrics.services import csat_response_submit
+from empathy_metrics.selectors_csat import survey_settings_get
+from empathy_metrics.services import csat_response_add_details, csat_response_submit
+from empathy_metrics.services_nps import survey_settings_update
 from helpdesk.tenancy.context import tenant_context
 from tests.tickets.test_status_services import link_of, make_ticket, reload
 from tickets import services
@@ -106,3 +108,23 @@ def test_the_template_tag_asks_thanks_or_stays_hidden(tenant, agent):
     # no second rating; only the optional comment after the one-click rating
     assert 'name="score"' not in shown and 'name="details" value="1"' in shown
     assert "data-csat-form" in template  # the rating waits in a <template> for the next round
+
+
+def test_the_comment_form_is_gone_once_the_customer_has_added_extra_answers(tenant, agent):
+    survey_settings_update(
+        tenant=tenant, actor=None, extra_questions=[{"text": "What stood out?", "kind": "text"}]
+    )
+    with tenant_context(tenant):
+        (question,) = survey_settings_get(tenant=tenant).extra_questions
+    ticket = make_ticket(tenant)
+    token = link_of(ticket).token
+    services.ticket_set_status(tenant=tenant, actor=agent, ticket=ticket, status="solved")
+    result = csat_response_submit(tenant=tenant, ticket=ticket, score=4)
+    assert 'name="details" value="1"' in render_tag(ticket, token)
+    answered = csat_response_add_details(
+        tenant=tenant, response=result.response, extra_answers={question["id"]: "Quick, kind"}
+    )
+    assert answered.extra_answers[question["id"]] == "Quick, kind" and not answered.comment
+    shown = render_tag(ticket, token).partition("<template data-csat-template>")[0]
+    # the details were given once (extra answers, no comment): nothing more to add
+    assert 'data-csat-state="thanks"' in shown and 'name="details"' not in shown
