@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Membership, Tenant
-from tickets.models import Channel, Message, Status, Ticket
+from tickets.models import Channel, Macro, Message, Status, Ticket
 
 
 @pytest.fixture
@@ -46,6 +46,12 @@ def test_second_run_reuses_what_exists(demo):
     tenant = Tenant.objects.get(slug="acme")
     with tenant_context(tenant):
         assert Ticket.objects.count() == 30
+        assert Macro.objects.count() == 3
+
+
+def test_the_demo_reply_box_offers_the_seeded_macros(client, demo):
+    page = login(client, "dana@acme.test").get("/t/acme/tickets/1/").content.decode()
+    assert "Password reset link" in page and "Refund on its way" in page
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ from tickets.models import (
     Channel,
     Group,
     GroupMember,
+    Macro,
     Message,
     Priority,
     SlaPolicy,
@@ -37,6 +38,7 @@ from tickets.services.analysis import (
     messages_analyse_pending,
     triage_rules_install_defaults,
 )
+from tickets.services.macros import macro_save
 from tickets.services.sla import sla_check
 
 DEMO_PASSWORD = "helpdesk-demo"  # noqa: S105 (printed on purpose: demo logins)
@@ -62,6 +64,32 @@ SLA_POLICIES = [
     ("Urgent", "urgent", "", 60, 120, 8 * 60),
     ("High", "high", "", 4 * 60, 8 * 60, 3 * 8 * 60),
     ("Standard", "", "", 8 * 60, 16 * 60, 5 * 8 * 60),
+]
+
+# (name, reply with placeholders, status to set, tags to add): the canned replies agents reach for
+MACROS = [
+    (
+        "Password reset link",
+        "Hi {{customer.first_name}},\n\nYou can set a new password from the sign-in page: choose "
+        '"Forgot password" and follow the link we email you (it works for one hour).\n\n'
+        "Best,\n{{agent.first_name}}",
+        "pending",
+        ["password-reset"],
+    ),
+    (
+        "Refund on its way",
+        "Hi {{customer.first_name}},\n\nWe have refunded the charge. It shows on your statement "
+        "within 5 business days.\n\nSorry for the trouble,\n{{agent.first_name}}",
+        "solved",
+        ["refund"],
+    ),
+    (
+        "Asking for details",
+        "Hi {{customer.first_name}},\n\nThanks for writing. Could you send a screenshot and the "
+        "steps that led there? Then we can reproduce it on our side.\n\n{{agent.first_name}}",
+        "pending",
+        [],
+    ),
 ]
 
 CHANNEL_WEIGHTS = {
@@ -169,6 +197,16 @@ class Command(BaseCommand):
                         "resolution_minutes": resolution,
                     },
                 )
+            for name, body, status, tags in MACROS:
+                if not Macro.objects.for_tenant(tenant).filter(name=name).exists():
+                    macro_save(
+                        tenant=tenant,
+                        actor=staff["dana"],
+                        name=name,
+                        body=body,
+                        set_status=status,
+                        add_tags=tags,
+                    )
             for user in agents:
                 GroupMember.objects.get_or_create(tenant=tenant, group=tier1, user=user)
             GroupMember.objects.get_or_create(tenant=tenant, group=tier2, user=specialist)
