@@ -79,6 +79,59 @@ def test_a_failing_analysis_counts_the_attempt_and_never_fails_the_caller(tenant
     assert message.analysis_state == "failed"
 
 
+def _poison_keywords(monkeypatch):
+    """The analyser's keyword step (a function of the plain analyser module) raises on one text."""
+    from tickets.analysis import analyser as analyser_module
+
+    real = analyser_module.extract_keywords
+
+    def extract(text, **kwargs):
+        if "POISON" in text:
+            raise ValueError("the analyser cannot read this message")
+        return real(text, **kwargs)
+
+    monkeypatch.setattr(analyser_module, "extract_keywords", extract)
+
+
+def test_a_message_the_analyser_cannot_read_costs_only_itself_an_attempt(tenant, monkeypatch):
+    _poison_keywords(monkeypatch)
+    for body in [
+        "The app keeps crashing!",
+        "Thanks, all good now",
+        "POISON pill",
+        "Where is my invoice?",
+        "It does not work",
+    ]:
+        new_ticket(tenant, body)
+    poison = next(m for m in messages_of(tenant) if "POISON" in m.body_text)
+    outcome = message_analyse_task(tenant.pk, messages_of(tenant)[0].pk)
+    assert outcome["analysed"] == 4 and outcome["error"]
+    states = {m.body_text: (m.analysis_state, m.analysis_attempts) for m in messages_of(tenant)}
+    assert states.pop(poison.body_text) == ("pending", 1)
+    assert set(states.values()) == {("done", 0)}
+    with tenant_context(tenant):
+        assert MessageAnalysis.objects.for_tenant(tenant).count() == 4
+    # Its retries fail only itself, until it is failed for good; new neighbours are analysed.
+    for attempt in range(2, MAX_ATTEMPTS + 1):
+        new_ticket(tenant, f"Still waiting for my refund, day {attempt}")
+        outcome = message_analyse_task(tenant.pk, poison.pk)
+        assert outcome["analysed"] == 1 and outcome["error"]
+    poison = next(m for m in messages_of(tenant) if m.pk == poison.pk)
+    assert (poison.analysis_state, poison.analysis_attempts) == ("failed", MAX_ATTEMPTS)
+    others = [m for m in messages_of(tenant) if m.pk != poison.pk]
+    assert {(m.analysis_state, m.analysis_attempts) for m in others} == {("done", 0)}
+
+
+def test_the_sweeper_also_spares_the_neighbours_of_a_bad_message(tenant, monkeypatch):
+    _poison_keywords(monkeypatch)
+    long_ago = timezone.now() - timedelta(minutes=30)
+    for body in ["It does not work", "POISON pill", "Thank you so much!"]:
+        new_ticket(tenant, body, at=long_ago)
+    assert message_analysis_sweep_task(tenant.pk) == 2
+    states = sorted((m.analysis_state, m.analysis_attempts) for m in messages_of(tenant))
+    assert states == [("done", 0), ("done", 0), ("pending", 1)]
+
+
 def test_the_sweep_task_and_its_fanout(tenant, other_tenant, settings):
     settings.HELPDESK_ANALYSIS_SWEEP_AFTER_MINUTES = 5
     long_ago = timezone.now() - timedelta(minutes=10)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
@@ -339,6 +339,51 @@ def message_analysis_store(
     return row, changed
 
 
+@dataclass
+class IsolatedOutcome:
+    analysed: int = 0
+    changed: int = 0
+    failed_ids: list[int] = field(default_factory=list)
+    error: str | None = None
+
+
+def messages_analyse_isolating(
+    *,
+    tenant: Tenant,
+    message_ids: list[int],
+    force: bool = False,
+    analyser=None,
+    at: datetime | None = None,
+) -> IsolatedOutcome:
+    """``messages_analyse`` in its own transaction; when a batch fails, its halves are tried
+    again (down to single messages), so one message the analyser cannot read never costs its
+    neighbours an attempt. Only a message that fails on its own has its attempt counted
+    (``messages_analysis_failed``). A batch of n with one such message takes about 2 log2(n)
+    extra tries."""
+    outcome = IsolatedOutcome()
+    chunks = [list(message_ids)] if message_ids else []
+    while chunks:
+        chunk = chunks.pop(0)
+        try:
+            with transaction.atomic():
+                done = messages_analyse(
+                    tenant=tenant, message_ids=chunk, force=force, analyser=analyser, at=at
+                )
+        except Exception as exc:
+            if len(chunk) > 1:
+                middle = len(chunk) // 2
+                chunks[:0] = [chunk[:middle], chunk[middle:]]
+                continue
+            logger.exception("analysis failed for tenant %s, message %s", tenant.pk, chunk[0])
+            messages_analysis_failed(tenant=tenant, message_ids=chunk, error=repr(exc))
+            outcome.failed_ids.extend(chunk)
+            outcome.error = repr(exc)
+            continue
+        outcome.analysed += done.analysed
+        outcome.changed += done.changed
+    return outcome
+
+
 def messages_analysis_failed(*, tenant: Tenant, message_ids: list[int], error: str) -> int:
     """Count a failed attempt; after ``MAX_ATTEMPTS`` a message is ``failed`` (not swept again)."""
     with tenant_context(tenant):
@@ -372,14 +417,10 @@ def messages_analyse_pending(
     done = 0
     for start in range(0, len(ids), batch_size):
         chunk = ids[start : start + batch_size]
-        try:
-            with transaction.atomic():
-                done += messages_analyse(
-                    tenant=tenant, message_ids=chunk, analyser=analyser, at=now
-                ).analysed
-        except Exception as exc:  # one bad batch must not stop the sweep
-            logger.exception("analysis sweep batch failed for tenant %s", tenant.pk)
-            messages_analysis_failed(tenant=tenant, message_ids=chunk, error=repr(exc))
+        # A bad message must not stop the sweep, nor cost the rest of its batch an attempt.
+        done += messages_analyse_isolating(
+            tenant=tenant, message_ids=chunk, analyser=analyser, at=now
+        ).analysed
     return done
 
 

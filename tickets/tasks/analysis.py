@@ -9,8 +9,9 @@
 - ``message_analysis_sweep_task(tenant_id)`` and its beat fan-out: messages still pending after
   ``HELPDESK_ANALYSIS_SWEEP_AFTER_MINUTES`` (the broker or the worker was down) are analysed.
 
-Failures: the attempt is counted on the message in the same transaction, then the task is
-retried with exponential backoff (outside that transaction, as in ``webhooks.py``); after
+Failures: a failed batch is split and tried again, so only a message that fails on its own has
+its attempt counted (neighbours of a message the analyser cannot read are analysed); the task is
+then retried with exponential backoff (outside that transaction, as in ``webhooks.py``); after
 ``MAX_ATTEMPTS`` the message is ``failed``. Acks are late: a worker killed mid-batch leaves the
 messages to another worker (or to the sweeper).
 """
@@ -22,7 +23,6 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from helpdesk.tenancy.context import current_tenant, system_context
@@ -71,18 +71,12 @@ class AnalysisTask(TenantTask):
 
 
 def _analyse(tenant, message_ids: list[int], *, force: bool = False) -> dict:
-    try:
-        with transaction.atomic():
-            outcome = analysis_services.messages_analyse(
-                tenant=tenant, message_ids=message_ids, force=force
-            )
-    except Exception as exc:
-        logger.exception("analysis failed for tenant %s, messages %s", tenant.pk, message_ids)
-        analysis_services.messages_analysis_failed(
-            tenant=tenant, message_ids=message_ids, error=repr(exc)
-        )
-        return {"analysed": 0, "changed": 0, "error": repr(exc)}
-    return {"analysed": outcome.analysed, "changed": outcome.changed, "error": None}
+    """A failed batch is split and tried again: only a message that fails on its own has its
+    attempt counted (and makes the task retry)."""
+    outcome = analysis_services.messages_analyse_isolating(
+        tenant=tenant, message_ids=message_ids, force=force
+    )
+    return {"analysed": outcome.analysed, "changed": outcome.changed, "error": outcome.error}
 
 
 @shared_task(base=AnalysisTask, name="tickets.message_analyse")
