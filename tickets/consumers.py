@@ -107,6 +107,10 @@ class TicketConsumer(TenantConsumer):
     async def ticket_event(self, message: dict) -> None:
         await self.send_json({"type": "event", "event": message["event"]})
 
+    async def ticket_analysed(self, message: dict) -> None:
+        """Messages whose analysis was stored (a notice, not an event: no cursor)."""
+        await self.send_json({"type": "analysed", "messages": message["messages"]})
+
     async def presence_message(self, message: dict) -> None:
         viewer = message["viewer"]
         if viewer["channel"] == self.channel_name:

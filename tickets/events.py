@@ -152,3 +152,19 @@ def _queue_changed_on_commit(*, event: TicketEvent, ticket: Ticket) -> None:
         return
     pending[ticket.pk] = (here, message)
     group_send_on_commit(tenant_group(event.tenant_id), message)
+
+
+def ticket_analysed_notice_on_commit(
+    *, tenant_id: int, ticket: Ticket, message_ids: list[str]
+) -> None:
+    """After commit, tell the ticket's open staff pages that these messages (public ids) have
+    their analysis stored, so that a page swaps its "analysing…" markers in. A notice, not a
+    timeline event: nothing happened to the ticket, and a page that misses it (the layer dropped
+    it, the socket was down) reads the analysis on its next refresh or reconnect. Staff only: the
+    status page never hears of it (the ticket group is the staff pages' group)."""
+    if not message_ids or ticket_is_new_here(ticket):
+        return
+    group_send_on_commit(
+        ticket_group(tenant_id, ticket.pk),
+        {"type": "ticket.analysed", "ticket": ticket.number, "messages": list(message_ids)},
+    )

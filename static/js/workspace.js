@@ -696,6 +696,21 @@
       scheduleRefresh();
     }
 
+    // A message's analysis was stored (a notice, not a timeline event): swap its marker in.
+    function onAnalysed(ids) {
+      var shown = (ids || []).some(function (id) {
+        return !!$('[data-analysis-for="' + String(id).replace(/[^\w-]/g, "") + '"]');
+      });
+      if (shown) scheduleRefresh();
+    }
+
+    // Notices are not replayed: after a reconnect, markers still "analysing…" are read again.
+    var readyBefore = false;
+    function onReady() {
+      if (readyBefore && $(".analysis-marker--pending")) scheduleRefresh();
+      readyBefore = true;
+    }
+
     function scheduleRefresh() {
       window.clearTimeout(refreshTimer);
       refreshTimer = window.setTimeout(refresh, 350);
@@ -770,8 +785,10 @@
       onStatus: setLive,
       onMessage: function (message) {
         if (message.type === "event") onEvent(message.event);
+        else if (message.type === "analysed") onAnalysed(message.messages);
         else if (message.type === "presence") onPresence(message.state, message.viewer);
         else if (message.type === "resync_required") scheduleRefresh();
+        else if (message.type === "ready") onReady();
       },
     });
     live.connect();

@@ -25,7 +25,7 @@ from helpdesk.realtime.publish import notify_member_on_commit
 from helpdesk.tenancy.context import current_scope, tenant_context
 from helpdesk.tenancy.models import Membership, Tenant
 from helpdesk.tenancy.policy import Role
-from tickets.events import event_record
+from tickets.events import event_record, ticket_analysed_notice_on_commit
 from tickets.models import (
     SIGNALS,
     AnalysisCorrection,
@@ -281,6 +281,11 @@ def messages_analyse(
             changed_rows.append((message, row))
         MessageAnalysis.objects.bulk_create(created)
         outcome.changed = len(changed_rows)
+        _analysed_notices(
+            tenant=tenant,
+            messages=[m for m in messages if m.analysis_state != "done"]
+            + [m for m, _row in changed_rows if m.analysis_state == "done"],
+        )
         Message.objects.for_tenant(tenant).filter(
             pk__in=[m.pk for m in messages if m.analysis_state != "done"]
         ).update(analysis_state="done")
@@ -294,6 +299,23 @@ def messages_analyse(
                     tenant=tenant, message=message, analysis=row, at=now, rules=rules
                 )
     return outcome
+
+
+def _analysed_notices(*, tenant: Tenant, messages: list[Message]) -> None:
+    """One notice per ticket, after commit, naming its messages whose marker changes (see
+    ``ticket_analysed_notice_on_commit``)."""
+    per_ticket: dict[int, list[str]] = {}
+    for message in messages:
+        ids = per_ticket.setdefault(message.ticket_id, [])
+        if str(message.public_id) not in ids:
+            ids.append(str(message.public_id))
+    if not per_ticket:
+        return
+    tickets = Ticket.objects.for_tenant(tenant).only("pk", "number").filter(pk__in=list(per_ticket))
+    for ticket in tickets:
+        ticket_analysed_notice_on_commit(
+            tenant_id=tenant.pk, ticket=ticket, message_ids=per_ticket[ticket.pk]
+        )
 
 
 def message_analysis_store(
@@ -330,6 +352,8 @@ def message_analysis_store(
                 setattr(row, name, value)
             row.analysed_at = now
             row.save(update_fields=[*values, "analysed_at"])
+        if changed or message.analysis_state != "done":
+            _analysed_notices(tenant=tenant, messages=[message])
         if message.analysis_state != "done":
             Message.objects.for_tenant(tenant).filter(pk=message.pk).update(analysis_state="done")
             message.analysis_state = "done"
@@ -390,12 +414,15 @@ def messages_analysis_failed(*, tenant: Tenant, message_ids: list[int], error: s
         pending = Message.objects.for_tenant(tenant).filter(
             pk__in=list(message_ids), analysis_state="pending"
         )
+        given_up = []
         for message in pending.select_for_update():
             message.analysis_attempts = min(message.analysis_attempts + 1, 32767)
             if message.analysis_attempts >= MAX_ATTEMPTS:
                 message.analysis_state = "failed"
+                given_up.append(message)
                 logger.error("analysis of message %s failed for good: %s", message.pk, error)
             message.save(update_fields=["analysis_attempts", "analysis_state"])
+        _analysed_notices(tenant=tenant, messages=given_up)  # the marker says "not analysed"
         return len(message_ids)
 
 
