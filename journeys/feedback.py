@@ -9,13 +9,17 @@ it, and puts CSAT under the stage where the rated ticket was raised.
 empathy_metrics registers its survey answers (CSAT, NPS, free-form feedback) from its
 ``AppConfig.ready()``: see ``empathy_metrics/journey_feedback.py``.
 
+An answer's comment may carry the message analyser's reading of it (``sentiment_label``,
+``sentiment_score``, ``signals``, ``keywords``, as a ``MessageAnalysis``): the panel then counts it
+in the stage's sentiment mix, signals and keywords like a message.
+
 Sources run inside the caller's tenant scope and must filter by ``tenant`` themselves.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from helpdesk.tenancy.models import Tenant
@@ -29,6 +33,12 @@ class FeedbackItem:
     score: int | None
     comment: str = ""
     ticket_id: int | None = None
+    # The analysis of ``comment`` (empty when it has none yet): "negative", "neutral" or "positive";
+    # signals as stored by the analyser (``{"urgency": {"score": 0.8}}`` or a list of names).
+    sentiment_label: str = ""
+    sentiment_score: float | None = None
+    signals: dict | list | tuple = field(default=(), hash=False)
+    keywords: tuple[str, ...] = ()
 
 
 FeedbackSource = Callable[..., Iterable[FeedbackItem]]

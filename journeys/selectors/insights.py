@@ -4,7 +4,8 @@ Two kinds, each with the numbers of both periods and the evidence (tickets raise
 what customers said there):
 
 - drop-off rose: a larger share of the customers who reached a stage did not reach the next one;
-- negative sentiment rose: a larger share of the messages written at a stage were negative.
+- negative sentiment rose: a larger share of the messages and analysed survey comments written
+  at a stage were negative.
 
 Small samples are ignored (see the minimums below), so one angry customer is not a trend.
 """
@@ -18,7 +19,7 @@ from journeys.selectors.voice import TicketRef, Voice
 
 MIN_REACHED = 20  # customers at the stage, in both periods
 MIN_DROP_POINTS = 5.0  # percentage points
-MIN_MESSAGES = 10  # scored messages at the stage, in both periods
+MIN_MESSAGES = 10  # scored messages and survey comments at the stage, in both periods
 MIN_SENTIMENT_POINTS = 10.0
 
 
@@ -58,6 +59,14 @@ def _said(voice: Voice | None, stage: int) -> tuple[list, list, str]:
         words = ", ".join(f"“{word}” ({count})" for word, count in keywords)
         text = f" What they say there: {words}."
     return keywords, data.examples[:3], text
+
+
+def _what_was_scored(stage) -> str:
+    if not stage.survey_scored:
+        return "messages"
+    if stage.survey_scored == stage.scored:
+        return "survey comments"
+    return "messages and survey comments"
 
 
 def journey_insights(
@@ -111,6 +120,7 @@ def journey_insights(
             if rise < MIN_SENTIMENT_POINTS:
                 continue
             keywords, examples, said = _said(voice, stage.position)
+            what = _what_was_scored(stage)
             insights.append(
                 Insight(
                     kind="sentiment",
@@ -121,7 +131,7 @@ def journey_insights(
                         f"to {_pct(now_share)}"
                     ),
                     detail=(
-                        f"{stage.sentiment['negative']:,} of the {stage.scored:,} messages from "
+                        f"{stage.sentiment['negative']:,} of the {stage.scored:,} {what} from "
                         f"customers at {stage.name} were negative ({_pct(now_share)}), against "
                         f"{before.sentiment['negative']:,} of {before.scored:,} "
                         f"({_pct(then_share)}) in {previous_name}: "

@@ -3,7 +3,8 @@
 Every ticket, analysed message and survey answer of the period is placed at the stage its
 customer had reached *at the moment they wrote* (joined by customer and time through the runs and
 steps). Per stage: tickets and chats raised there, the sentiment mix and support signals of the
-messages, their top keywords, survey answers, and the CSAT of the tickets raised there.
+messages and of the analysed survey comments, their top keywords, survey answers, and the CSAT of
+the tickets raised there.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class StageVoice:
     chats: int = 0
     states: Counter = field(default_factory=Counter)  # tickets by the customer's state then
     messages: int = 0
+    survey_scored: int = 0  # survey comments with an analysis (counted in sentiment, signals...)
     sentiment: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SENTIMENTS, 0))
     signals: list[tuple[str, int]] = field(default_factory=list)
     keywords: list[tuple[str, int]] = field(default_factory=list)
@@ -94,8 +96,23 @@ class Voice:
     period: Period
     stages: list[StageVoice]
     outside: int = 0  # items from customers who were not in the journey at the time
-    truncated: bool = False
+    tickets_capped: bool = False  # only the newest MAX_TICKETS tickets of the period were read
+    messages_capped: bool = False  # only the newest MAX_MESSAGES analysed messages were read
     computed_ms: float = 0.0
+
+    @property
+    def truncated(self) -> bool:
+        return self.tickets_capped or self.messages_capped
+
+    @property
+    def capped_what(self) -> str:
+        """What the caps cut, in words: "tickets", "analysed messages" or both ("" if nothing)."""
+        parts = []
+        if self.tickets_capped:
+            parts.append(f"{MAX_TICKETS:,} tickets")
+        if self.messages_capped:
+            parts.append(f"{MAX_MESSAGES:,} analysed messages")
+        return " and the latest ".join(parts)
 
     def stage(self, position: int) -> StageVoice | None:
         return next((s for s in self.stages if s.position == position), None)
@@ -150,7 +167,8 @@ def journey_voice(
             :MAX_MESSAGES
         ]
     )
-    voice.truncated = len(tickets) == MAX_TICKETS or len(analyses) == MAX_MESSAGES
+    voice.tickets_capped = len(tickets) == MAX_TICKETS
+    voice.messages_capped = len(analyses) == MAX_MESSAGES
     answers = feedback_items(tenant=tenant, start=period.start, end=period.end)
     # CSAT belongs to the stage where the rated ticket was raised, whenever that was.
     known = {t[0]: (t[4], t[5]) for t in tickets}
@@ -198,6 +216,16 @@ def journey_voice(
                     position.for_seconds,
                 )
             )
+
+    def count_analysis(stage: StageVoice, label: str, signals, keywords) -> None:
+        if label in stage.sentiment:
+            stage.sentiment[label] += 1
+        for name in _present(signals):
+            signal_counts[stage.position][name] += 1
+        for keyword in keywords or []:
+            if isinstance(keyword, str) and keyword.strip():
+                keyword_counts[stage.position][keyword.strip().lower()] += 1
+
     for customer_id, at, label, signals, keywords in analyses:
         position = locate(customer_id, at)
         if position is None:
@@ -205,13 +233,7 @@ def journey_voice(
             continue
         stage = voices[position.stage]
         stage.messages += 1
-        if label in stage.sentiment:
-            stage.sentiment[label] += 1
-        for name in _present(signals):
-            signal_counts[position.stage][name] += 1
-        for keyword in keywords or []:
-            if isinstance(keyword, str) and keyword.strip():
-                keyword_counts[position.stage][keyword.strip().lower()] += 1
+        count_analysis(stage, label, signals, keywords)
     csat: dict[int, list[int]] = defaultdict(list)
     nps: dict[int, list[int]] = defaultdict(list)
     for answer in answers:
@@ -226,6 +248,9 @@ def journey_voice(
             continue
         stage = voices[position.stage]
         stage.surveys += 1
+        if answer.sentiment_label in stage.sentiment and answer.comment.strip():
+            stage.survey_scored += 1
+            count_analysis(stage, answer.sentiment_label, answer.signals, answer.keywords)
         if answer.kind == "nps" and answer.score is not None:
             nps[position.stage].append(answer.score)
         if answer.comment.strip() and len(stage.comments) < EXAMPLES:

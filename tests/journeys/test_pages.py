@@ -191,6 +191,35 @@ def test_the_funnel_page_shows_the_table_chart_voice_and_breakdown(
     assert "<script>" not in html  # no inline scripts (CSP)
 
 
+@pytest.mark.parametrize(
+    ("cap", "words"),
+    [
+        ("MAX_TICKETS", "read only the latest 1 tickets of the period"),
+        ("MAX_MESSAGES", "read only the latest 1 analysed messages of the period"),
+    ],
+)
+def test_the_footnote_names_the_cap_that_cut_the_voice_panel(
+    client, tenant, manager, purchase, ingest, now, monkeypatch, cap, words
+):
+    from journeys.selectors import voice as voice_module
+    from tests.factories.tickets import ticket_with_analysis
+
+    monkeypatch.setattr(voice_module, cap, 1)
+    ada = CustomerFactory(tenant=tenant, external_id="ada")
+    ingest([("ada", "Cart viewed", now - timedelta(days=6))])
+    # Two tickets with a message each, but no analysis of the second ticket's message: only the
+    # cap named by the test is reached.
+    ticket_with_analysis(tenant, ada, now - timedelta(days=2), "One", label="neutral")
+    ticket_with_analysis(tenant, ada, now - timedelta(days=1), "Two")
+    if cap == "MAX_MESSAGES":
+        monkeypatch.setattr(voice_module, "MAX_TICKETS", 3)
+    client.force_login(manager)
+    html = client.get(f"/t/acme/journeys/{purchase.public_id}/?days=30").content.decode()
+    assert f"the voice panel {words}" in html
+    other = "analysed messages" if cap == "MAX_TICKETS" else "tickets"
+    assert f"latest 1 {other}" not in html
+
+
 def test_the_funnel_page_shows_the_survey_answers_given_at_each_stage(
     client, tenant, manager, admin_user, purchase, ingest, now
 ):

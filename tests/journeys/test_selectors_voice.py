@@ -57,6 +57,14 @@ def test_feedback_is_joined_to_the_stage_the_customer_was_in_when_they_wrote(
             ticket=at_payment,
             score=2,
             comment="The fee was not explained",
+            extra_answers={
+                "_analysis": {
+                    "sentiment_label": "negative",
+                    "sentiment_score": -0.6,
+                    "signals": {"frustration": {"score": 0.8}, "urgency": {"score": 0.1}},
+                    "keywords": ["Fee", "not explained"],
+                }
+            },
             created_at=now - 1 * day,
         )
         SurveyResponse.objects.create(
@@ -80,6 +88,14 @@ def test_feedback_is_joined_to_the_stage_the_customer_was_in_when_they_wrote(
     # ...while the answer itself was given after completion.
     assert confirmation.surveys == 1 and confirmation.comments[0].comment.startswith("The fee")
     assert (confirmation.tickets, confirmation.sentiment["positive"]) == (1, 1)
+    # The comment's analysis counts where the answer was given, like a message written there.
+    assert confirmation.sentiment == {"negative": 1, "neutral": 0, "positive": 1}
+    assert (confirmation.messages, confirmation.survey_scored, confirmation.scored) == (1, 1, 2)
+    assert confirmation.signals == [("frustration", 1)]
+    assert dict(confirmation.keywords) == {"thanks": 1, "fee": 1, "not explained": 1}
+    assert confirmation.comments[0].sentiment_label == "negative"
+    # The NPS answer had no comment: nothing to score.
+    assert (checkout.survey_scored, checkout.scored) == (0, 0)
     assert confirmation.examples[0].number == done.number
     assert cart.examples[0].number == at_cart.number
 
@@ -218,3 +234,71 @@ def test_no_insight_from_small_samples(tenant, purchase, ingest, now):
             tenant=tenant, journey=purchase, period=period.previous()
         )
     assert selectors.journey_insights(funnel=funnel, previous_funnel=previous) == []
+
+
+def _survey_comment(tenant, customer, at, label, keywords):
+    with tenant_context(tenant):
+        SurveyResponse.objects.create(
+            tenant=tenant,
+            kind="feedback",
+            customer=customer,
+            comment="About the payment",
+            extra_answers={"_analysis": {"sentiment_label": label, "keywords": keywords}},
+            created_at=at,
+        )
+
+
+def test_a_rise_of_negative_survey_comments_alone_is_an_insight(tenant, purchase, ingest, now):
+    """No ticket or chat: only feedback answers given at Payment, calm before, angry now."""
+    _customers(tenant, ingest, now, "old", 12, 50, lambda i: False)
+    _customers(tenant, ingest, now, "new", 12, 20, lambda i: False)
+    with tenant_context(tenant):
+        from tickets.models import Customer
+
+        customers = {c.external_id: c for c in Customer.objects.for_tenant(tenant)}
+    unanalysed = None
+    for i in range(12):
+        offset = timedelta(hours=i, minutes=150)  # at Payment, half an hour after reaching it
+        _survey_comment(
+            tenant, customers[f"old{i}"], now - timedelta(days=50) + offset, "neutral", []
+        )
+        _survey_comment(
+            tenant,
+            customers[f"new{i}"],
+            now - timedelta(days=20) + offset,
+            "negative" if i < 8 else "neutral",
+            ["hidden fee"],
+        )
+    with tenant_context(tenant):  # an answer not analysed yet counts as an answer only
+        unanalysed = SurveyResponse.objects.create(
+            tenant=tenant,
+            kind="feedback",
+            customer=customers["new0"],
+            comment="Still waiting",
+            created_at=now - timedelta(days=20) + timedelta(minutes=160),
+        )
+    with tenant_context(tenant):
+        period = selectors.period_last_days(days=30)
+        funnel = selectors.journey_funnel(tenant=tenant, journey=purchase, period=period)
+        previous = selectors.journey_funnel(
+            tenant=tenant, journey=purchase, period=period.previous(), with_now=False
+        )
+        voice = selectors.journey_voice(tenant=tenant, journey=purchase, period=period)
+        previous_voice = selectors.journey_voice(
+            tenant=tenant, journey=purchase, period=period.previous()
+        )
+    payment = voice.stage(2)
+    assert unanalysed.pk and (payment.surveys, payment.survey_scored) == (13, 12)
+    assert (payment.messages, payment.sentiment["negative"], payment.scored) == (0, 8, 12)
+    assert payment.keywords == [("hidden fee", 12)]
+    insights = selectors.journey_insights(
+        funnel=funnel, previous_funnel=previous, voice=voice, previous_voice=previous_voice
+    )
+    assert [(i.kind, i.stage_name) for i in insights] == [("sentiment", "Payment")]
+    (sentiment,) = insights
+    assert sentiment.headline == "Negative sentiment at Payment rose from 0% to 67%"
+    assert sentiment.detail.startswith(
+        "8 of the 12 survey comments from customers at Payment were negative (67%), "
+        "against 0 of 12 (0%) in the previous 30 days: +67 points."
+    )
+    assert "“hidden fee” (12)" in sentiment.detail
