@@ -114,7 +114,13 @@ def test_production_on_demo_infrastructure_fails_the_system_check():
 
 @pytest.mark.postgres_only
 @pytest.mark.redis_only
+@pytest.mark.django_db
 def test_production_settings_pass_the_deploy_check():
+    # The check connects (drf-spectacular builds the schema): point it at the test database, so it
+    # does not depend on the non-test database named in DATABASE_URL existing.
+    from tests.reliability.services import database_url_for_tests
+
+    database_url, _role = database_url_for_tests()
     result = run_manage(
         "check",
         "--deploy",
@@ -126,7 +132,7 @@ def test_production_settings_pass_the_deploy_check():
         DJANGO_SECURE_HSTS_SECONDS="31536000",
         DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS="true",
         DJANGO_SECURE_HSTS_PRELOAD="true",
-        DATABASE_URL=os.environ["DATABASE_URL"],
+        DATABASE_URL=database_url,
         REDIS_URL=os.environ["REDIS_URL"],
     )
     assert result.returncode == 0, result.stdout + result.stderr
