@@ -3,8 +3,8 @@ thread) and real WebSocket and HTTP clients (``websockets``, ``requests``). On P
 Redis (``DATABASE_URL``, ``REDIS_URL``) this is production's path: the Redis channel layer, the
 status fan-out, row-level security.
 
-What the page must get: every public change (status, assignment, public reply), never an
-internal note, nothing of another ticket or tenant; bad and rotated tokens are refused at the
+What the page must get: every public change (status, assignment, public reply, an escalation, a
+new expected time), never an internal note or an internal field (group, reason, priority), nothing of another ticket or tenant; bad and rotated tokens are refused at the
 handshake and rotation closes open pages; a reconnect replays exactly what was missed; an update
 that never reached an open page (a missed or failed publish) is replayed before the next one;
 CSAT is taken once per resolution.
@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import requests
@@ -29,8 +29,10 @@ from empathy_metrics.models import SurveyResponse
 from helpdesk.realtime.groups import status_group
 from helpdesk.tenancy.context import tenant_context
 from tests.browser.conftest import asgi_server  # noqa: F401 - the live server fixture
-from tests.factories.tickets import CustomerFactory
+from tests.factories.tickets import CustomerFactory, GroupFactory, SlaPolicyFactory
 from tickets import selectors_status, services
+from tickets.services.escalation import ticket_escalate_and_route
+from tickets.services.fields import ticket_set_priority
 from tickets.services.status import (
     STATUS_WATCH_SECONDS,
     status_link_expire,
@@ -98,6 +100,18 @@ def rotate(ticket, actor):
     return status_link_rotate(tenant=ticket.tenant, actor=actor, ticket=ticket)
 
 
+@database_sync_to_async
+def set_priority(ticket, priority, actor):
+    ticket_set_priority(tenant=ticket.tenant, actor=actor, ticket=ticket, priority=priority)
+
+
+@database_sync_to_async
+def escalate(ticket, actor, group, reason):
+    ticket_escalate_and_route(
+        tenant=ticket.tenant, actor=actor, ticket=ticket, group=group, reason=reason
+    )
+
+
 # --- the page side ---------------------------------------------------------------------------
 
 
@@ -136,6 +150,15 @@ async def nothing_comes(socket, seconds: float = QUIET) -> None:
     except TimeoutError:
         return
     raise AssertionError(f"the page got something it should not have: {message}")
+
+
+async def drain(socket, seen: list[dict]) -> None:
+    """Read everything that comes until the page has been quiet for ``QUIET`` seconds."""
+    while True:
+        try:
+            seen.append(json.loads(await asyncio.wait_for(socket.recv(), QUIET)))
+        except TimeoutError:
+            return
 
 
 def texts(messages: list[dict]) -> list[str]:
@@ -191,6 +214,79 @@ async def test_status_assignment_and_public_reply_reach_the_page_an_internal_not
     raw = json.dumps(frames)
     assert "NOTE-SECRET" not in raw and agent.email not in raw
     assert len(cursors(frames)) == len(set(cursors(frames)))
+
+
+async def test_a_new_expected_time_reaches_the_open_page_without_a_timeline_entry(
+    asgi_server,  # noqa: F811
+    tenant,
+    agent,
+):
+    """A priority change is internal, but it moves the SLA promise: the open page gets a fresh
+    summary (a new ``eta`` and "what happens next"), no timeline entry and no internal field."""
+
+    @database_sync_to_async
+    def policies():
+        tenant.business_hours = {}  # open around the clock: due = created + N minutes
+        tenant.save(update_fields=["business_hours"])
+        SlaPolicyFactory(tenant=tenant, name="POLICY-SECRET standard", first_response_minutes=240)
+        SlaPolicyFactory(
+            tenant=tenant,
+            name="POLICY-SECRET urgent",
+            priority="urgent",
+            first_response_minutes=30,
+        )
+
+    await policies()
+    ticket = await make_ticket(tenant)
+    socket, ready = await open_page(asgi_server, ticket)
+    before = ready["summary"]
+    assert before["eta"] is not None
+    assert "We usually reply within 4 business hours" in before["next"]
+    frames: list[dict] = []
+    async with socket:
+        await set_priority(ticket, "urgent", agent)
+        update = await until(socket, "update", frames)
+        await drain(socket, frames)
+    after = update["summary"]
+    assert update["events"] == []  # nothing for the timeline: the priority itself is internal
+    assert after["cursor"] == before["cursor"]
+    assert datetime.fromisoformat(before["eta"]) - datetime.fromisoformat(
+        after["eta"]
+    ) == timedelta(minutes=210)
+    assert "We usually reply within 30 minutes" in after["next"]
+    assert after["next"] != before["next"]
+    raw = json.dumps(frames).lower()
+    assert "urgent" not in raw and "policy-secret" not in raw and "priority" not in raw
+
+
+async def test_an_escalation_reaches_the_open_page_in_customer_words_only(
+    asgi_server,  # noqa: F811
+    tenant,
+    agent,
+):
+    """Escalated to a tier-2 group: the page moves to "With a specialist" and says so in the
+    timeline; the group's name and the escalation reason stay on the staff side."""
+    specialists = await database_sync_to_async(GroupFactory)(
+        tenant=tenant, name="GROUP-SECRET billing tier 2", tier=2
+    )
+    ticket = await make_ticket(tenant)
+    await reply(ticket, agent, "We are on it.")
+    socket, ready = await open_page(asgi_server, ticket)
+    assert ready["summary"]["stage"] == "in_progress"
+    frames: list[dict] = []
+    async with socket:
+        await escalate(ticket, agent, specialists, "REASON-SECRET: chargeback dispute")
+        update = await next_events(socket, frames)
+        await drain(socket, frames)
+    assert texts(frames) == ["A specialist is now looking into your request."]
+    summary = update["summary"]
+    assert summary["stage"] == "specialist"
+    assert summary["headline"] == "A specialist is looking into it."
+    current = [step for step in summary["steps"] if step["state"] == "current"]
+    assert current == [{"key": "specialist", "label": "With a specialist", "state": "current"}]
+    raw = json.dumps(frames)
+    assert "GROUP-SECRET" not in raw and "REASON-SECRET" not in raw and "chargeback" not in raw
+    assert "tier" not in raw.lower()
 
 
 async def test_a_page_of_ticket_a_gets_nothing_of_ticket_b_or_another_tenant_and_cannot_subscribe(
