@@ -355,6 +355,49 @@ def test_keyphrases_are_normalised_so_a_theme_counts_once():
     assert extract_keywords("The password resets never arrive")[0] == "password reset"
 
 
+@pytest.mark.parametrize(
+    ("texts", "theme"),
+    [
+        (
+            [
+                "The app crash again.",
+                "The app crashed again.",
+                "App crashing since Monday!",
+                "Our app crashes.",
+            ],
+            "app crash",
+        ),
+        (
+            [
+                "I asked for a password reset.",
+                "The password-reset never arrives",
+                "My Password-Reset? Nothing.",
+                "password resets: nothing",
+            ],
+            "password reset",
+        ),
+        (["I was charged twice", "They charge twice!", "Charging twice again"], "charge twice"),
+        (["The e-mail never came", "The email never came"], "email"),
+    ],
+)
+def test_verb_forms_and_hyphens_count_as_one_theme(texts, theme):
+    for text in texts:
+        assert theme in extract_keywords(text), text
+
+
+def test_ing_words_that_name_things_are_kept():
+    assert "billing page" in extract_keywords("Hidden fees on the billing page")
+    assert "wrong shipping address" in extract_keywords("Wrong shipping address")
+    assert "recurring charge" in extract_keywords("A recurring charge. Again.")
+    assert extract_keywords("I cancelled my plan") == extract_keywords("I canceled my plan")
+    # Tenant words are read the same way: a hyphenated product word leaves out both words.
+    words = normalise_words(["Smart-Sync"])
+    assert {"smart", "sync"} <= words
+    assert not any(
+        "sync" in p for p in extract_keywords("Smart-Sync keeps failing", extra_stop_words=words)
+    )
+
+
 def test_tenant_stop_words_and_product_words_are_left_out():
     text = "The Acme Cloud dashboard keeps crashing on the billing page."
     plain = extract_keywords(text)

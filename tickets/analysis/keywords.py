@@ -2,9 +2,12 @@
 
 No NLTK data is downloaded: rake-nltk gets the stop words, a sentence splitter and a word
 tokenizer from here. Phrases are normalised so the same theme counts once across messages:
-lower case, plural nouns lemmatised to the singular with simplemma ("hidden fees" and
-"Hidden fee" both give "hidden fee"), numbers, stop words and the tenant's own product words left
-out (they split phrases, as stop words do).
+lower case; hyphens read as spaces ("password-reset" is "password reset"; "e-mail" is "email");
+plural nouns and verb forms lemmatised with simplemma ("hidden fees" and "Hidden fee" both give
+"hidden fee"; "app crashed", "app crashing" and "app crashes" all give "app crash"), except
+"-ing" and "-ed" words that name a thing ("billing page", "shipping address", "recurring
+charge" stay); numbers, stop words and the tenant's own product words left out (they split
+phrases, as stop words do).
 """
 
 from __future__ import annotations
@@ -28,30 +31,150 @@ STOP_WORDS = frozenset(
 )
 
 _SENTENCES = re.compile(r"[.!?;:\n()\[\]\"“”]+")
-_WORDS = re.compile(r"[a-z0-9][a-z0-9'&+-]*")
+_WORDS = re.compile(r"[a-z0-9][a-z0-9'&+]*")  # a hyphen separates words
+_LETTER_HYPHEN = re.compile(r"\b([a-z])-(?=[a-z])")  # "e-mail" -> "email"
 _NUMBERISH = re.compile(r"^[\d#.,:/-]+[a-z]{0,2}$")
 _PUNCTUATION = frozenset(".,;:!?()[]{}\"'/\\|*&^%$#@~`<>=+_-\u201c\u201d\u2018\u2019\u2013\u2014")
 
 
+# "-ing" and "-ed" words that name a thing in support messages: not read as verb forms.
+KEEP_AS_IS = frozenset(
+    [
+        "billing",
+        "shipping",
+        "pricing",
+        "pending",
+        "missing",
+        "recurring",
+        "existing",
+        "tracking",
+        "onboarding",
+        "booking",
+        "meeting",
+        "setting",
+        "training",
+        "marketing",
+        "hosting",
+        "routing",
+        "accounting",
+        "warning",
+        "morning",
+        "evening",
+        "landing",
+        "processing",
+        "checking",
+        "handling",
+        "rating",
+        "listing",
+        "heading",
+        "opening",
+        "closing",
+        "saving",
+        "outstanding",
+        "remaining",
+        "upcoming",
+        "incoming",
+        "outgoing",
+        "ongoing",
+        "following",
+        "streaming",
+        "building",
+        "networking",
+        "packaging",
+        "advertising",
+        "wedding",
+        "timing",
+        "spring",
+        "string",
+        "thing",
+        "nothing",
+        "something",
+        "anything",
+        "everything",
+        "ceiling",
+        "during",
+        "limited",
+        "advanced",
+        "detailed",
+        "related",
+        "required",
+        "scheduled",
+        "automated",
+        "dedicated",
+        "unexpected",
+        "unauthorized",
+        "unauthorised",
+        "expected",
+        "estimated",
+        "interested",
+        "used",
+        "speed",
+        "need",
+        "feed",
+        "seed",
+    ]
+)
+# Verb forms simplemma gets wrong (British doubled consonants).
+LEMMA_OVERRIDES = {
+    "cancelled": "cancel",
+    "cancelling": "cancel",
+    "labelled": "label",
+    "labelling": "label",
+    "travelled": "travel",
+    "modelled": "model",
+    "signalled": "signal",
+}
+
+
 def _lemmatise(word: str) -> str:
-    """Plural nouns to the singular (simplemma), nothing else: "fees" -> "fee", "hidden" stays."""
-    if len(word) < 4 or not word.endswith("s") or word.endswith("ss"):
+    """Plural nouns to the singular and verb forms to the verb (simplemma): "fees" -> "fee",
+    "crashed" / "crashing" / "crashes" -> "crash"; "hidden" and "billing" stay."""
+    if word in LEMMA_OVERRIDES:
+        return LEMMA_OVERRIDES[word]
+    if len(word) < 4 or word in KEEP_AS_IS:
+        return word
+    if word.endswith("s"):
+        if word.endswith("ss"):
+            return word
+        cut = 3
+    elif word.endswith("ed"):
+        cut = 3
+    elif word.endswith("ing") and len(word) >= 6:
+        cut = 4
+    else:
         return word
     import simplemma
 
     lemma = simplemma.lemmatize(word, lang="en")
-    if lemma != word and word.startswith(lemma[:-1]) and len(lemma) >= len(word) - 3:
+    if (
+        lemma != word
+        and len(lemma) >= 3
+        and word.startswith(lemma[:-1])
+        and len(lemma) >= len(word) - cut
+    ):
         return lemma
     return word
 
 
-@lru_cache(maxsize=4096)
+_CANDIDATE_ENDINGS = ("s", "ed", "ing")
+
+
 def lemmatise(word: str) -> str:
+    if word in LEMMA_OVERRIDES or (len(word) >= 4 and word.endswith(_CANDIDATE_ENDINGS)):
+        return _lemmatise_cached(word)
+    return word
+
+
+@lru_cache(maxsize=32768)
+def _lemmatise_cached(word: str) -> str:
     return _lemmatise(word)
 
 
 def _words(sentence: str) -> list[str]:
-    return _WORDS.findall(sentence.lower())
+    sentence = sentence.lower()
+    if "-" in sentence:
+        sentence = _LETTER_HYPHEN.sub(r"\1", sentence)
+    return _WORDS.findall(sentence)
 
 
 @lru_cache(maxsize=64)
