@@ -22,7 +22,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from empathy_metrics.models import SurveyKind, SurveyRequest, SurveyResponse, SurveySettings
@@ -31,6 +31,7 @@ from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant
 from tickets.models import Customer, Status, Ticket
 from tickets.services import customer_get_or_create
+from tickets.services.status import status_link_url
 
 logger = logging.getLogger(__name__)
 
@@ -200,6 +201,12 @@ def send_survey_email(*, tenant: Tenant, survey_request: SurveyRequest, reminder
         ],
         "reminder": reminder,
     }
+    if survey_request.ticket_id:  # CSAT: link the ticket's status page, as every email about a
+        # ticket does (its current link; a ticket older than status pages gets one)
+        try:
+            context["status_url"] = status_link_url(tenant=tenant, ticket=survey_request.ticket)
+        except NoReverseMatch:  # status pages not routed
+            context["status_url"] = ""
     subject = render_to_string(f"empathy_metrics/email/{prefix}_subject.txt", context).strip()
     message = EmailMultiAlternatives(
         subject=subject,

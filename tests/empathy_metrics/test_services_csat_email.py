@@ -10,6 +10,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.utils import timezone
 
@@ -26,9 +27,10 @@ from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.policy import Role
 from tests.empathy_metrics.test_tasks_metrics import captured
 from tests.factories.tickets import CustomerFactory
-from tests.tickets.test_status_services import make_ticket
+from tests.tickets.test_status_services import link_of, make_ticket
 from tickets import services
 from tickets.models import Ticket, TicketEvent
+from tickets.services.status import status_link_rotate
 
 LATER = timedelta(minutes=15)  # the sweep waits a little after the resolution
 ADDRESSES = itertools.count()
@@ -91,6 +93,22 @@ def test_the_sweep_emails_each_new_resolution_once_with_a_link_per_score(
     with tenant_context(tenant):
         sent = TicketEvent.objects.for_tenant(tenant).filter(ticket=ticket).latest("pk")
     assert sent.kind == "survey.csat_sent" and not sent.is_public
+
+
+def test_the_survey_email_links_the_tickets_status_page_in_both_parts(
+    tenant, agent, django_capture_on_commit_callbacks
+):
+    """Like every email about a ticket, the survey carries the status link: its current one."""
+    ticket = solved_ticket(tenant, agent)
+    status_link_rotate(tenant=tenant, actor=agent, ticket=ticket)  # the old link is dead
+    with django_capture_on_commit_callbacks(execute=True):
+        csat_request_send(tenant=tenant, ticket=ticket)
+    (message,) = csat_mails()
+    url = settings.HELPDESK_BASE_URL.rstrip("/") + f"/status/{link_of(ticket).token}/"
+    html = message.alternatives[0][0]
+    assert re.search(rf"^{re.escape(url)}$", message.body, flags=re.MULTILINE)
+    assert f'href="{url}"' in html
+    assert message.body.count("/status/") == 1 and html.count("/status/") == 1
 
 
 def test_the_sweep_waits_after_the_resolution_and_skips_old_ones(tenant, agent):
