@@ -99,7 +99,7 @@ def test_the_digest_compares_the_week_with_the_week_before(tenant, two_weeks):
     assert [c["keyword"] for c in data["uncovered_confusion"]] == ["api token"]
     assert data["uncovered_confusion"][0]["count"] == 1  # the low-score one is no confusion
     assert [s["name"] for s in data["rising_signals"]] == ["confusion"]
-    assert data["dropoffs"] == [] and not data["dropoffs_available"]
+    assert data["dropoffs"] == [] and not data["dropoffs_available"]  # no journey tracked
 
 
 def test_the_digest_page_and_the_opt_in(client, tenant, member_factory, two_weeks):
@@ -109,6 +109,10 @@ def test_the_digest_page_and_the_opt_in(client, tenant, member_factory, two_week
     assert page.status_code == 200
     html = page.content.decode()
     assert "Rising complaint themes" in html and "invoice" in html
+    # every example message links to its ticket
+    assert (
+        html.count(f'href="/t/acme/tickets/{two_weeks.number}/"') == 3
+    )  # theme, signal, confusion
     assert "Email it to me weekly" in html
     response = client.post("/t/acme/dashboards/digest/subscription/", {"weekly": "on"})
     assert response.status_code == 302
@@ -170,3 +174,111 @@ def test_the_beat_fan_out_sends_the_digests_that_are_due(
     monkeypatch.setattr("empathy_metrics.tasks.timezone.now", lambda: MONDAY_MORNING)
     assert digest_fanout_task() == 1  # Acme only: in New York it is still night
     assert [m.to for m in mail.outbox] == [["m@acme.test"]]
+
+
+# --- journey stages whose drop-off rose ------------------------------------------------------
+
+
+def ingest_journey(tenant, rows):
+    from journeys import services as journey_services
+
+    events = [
+        {"id": f"d{i}", "name": name, "timestamp": when.isoformat(), "customer_id": customer}
+        for i, (customer, name, when) in enumerate(rows)
+    ]
+    return journey_services.events_ingest(tenant=tenant, events=events)
+
+
+STAGE_EVENTS = ("Cart viewed", "Checkout started", "Payment started", "Order confirmed")
+
+
+def reach(customer, stages, day):
+    """Events taking ``customer`` through the first ``stages`` stages, an hour apart."""
+    return [(customer, STAGE_EVENTS[i], at(day, 9 + i)) for i in range(stages)]
+
+
+@pytest.fixture
+def purchase_weeks(tenant):
+    """Purchase (Cart > Checkout > Payment > Confirmation), counted by hand:
+
+    week before (entered 2-8 March): 4 at Cart, 3 at Checkout, 2 at Payment, 1 confirmed
+      drop-off: Cart 1/4 = 25%, Checkout 1/3 = 33.3%, Payment 1/2 = 50%
+    the week (entered 9-15 March):   5 at Cart, 3 at Checkout, 3 at Payment, 1 confirmed
+      drop-off: Cart 2/5 = 40% (rose), Checkout 0/3 = 0% (fell), Payment 2/3 = 66.7% (rose)
+    """
+    from tests.factories.journeys import journey_make
+    from tests.factories.tickets import CustomerFactory
+
+    journey = journey_make(tenant, "Purchase")
+    rows = []
+    for name, stages in (("p1", 4), ("p2", 3), ("p3", 2), ("p4", 1)):
+        CustomerFactory(tenant=tenant, external_id=name)
+        rows += reach(name, stages, BEFORE + timedelta(days=1))
+    for name, stages in (("w1", 4), ("w2", 3), ("w3", 3), ("w4", 1), ("w5", 1)):
+        CustomerFactory(tenant=tenant, external_id=name)
+        rows += reach(name, stages, WEEK + timedelta(days=2))
+    ingest_journey(tenant, rows)
+    return journey
+
+
+def test_the_digest_lists_the_journey_stages_whose_drop_off_rose(tenant, purchase_weeks):
+    data = digest_data(tenant=tenant, monday=WEEK)
+    assert data["dropoffs_available"]
+    payment, cart = data["dropoffs"]  # the largest rise first; Checkout fell, so it is not here
+    assert (payment["journey"], payment["stage"], payment["next_stage"]) == (
+        "Purchase",
+        "Payment",
+        "Confirmation",
+    )
+    assert payment["dropoff"] == pytest.approx(200 / 3)
+    assert payment["previous_dropoff"] == pytest.approx(50.0)
+    assert (payment["dropped"], payment["reached"]) == (2, 3)
+    assert (payment["previous_dropped"], payment["previous_reached"]) == (1, 2)
+    assert (cart["stage"], cart["dropoff"], cart["previous_dropoff"]) == ("Cart", 40.0, 25.0)
+    assert (cart["dropped"], cart["reached"]) == (2, 5)
+    funnel = f"/t/acme/journeys/{purchase_weeks.public_id}/?start=2026-03-09&end=2026-03-15"
+    assert cart["url"] == funnel
+
+
+def test_the_digest_page_and_email_show_the_drop_off(
+    client, tenant, member_factory, purchase_weeks
+):
+    manager = member_factory(tenant, Role.MANAGER, "m@acme.test")
+    client.force_login(manager)
+    html = client.get(f"/t/acme/dashboards/digest/?week={WEEK.isoformat()}").content.decode()
+    assert "Purchase · Payment" in html and "66.7% dropped off before Confirmation" in html
+    assert "(2 of 3; week before: 50.0%, 1 of 2)" in html
+    assert (
+        f"/t/acme/journeys/{purchase_weeks.public_id}/?start=2026-03-09&amp;end=2026-03-15" in html
+    )
+    assert "No journeys yet" not in html
+    digest_subscription_set(tenant=tenant, user=manager, weekly=True)
+    assert digest_send_due(tenant=tenant, now=MONDAY_MORNING) == 1
+    message = mail.outbox[0]
+    assert "Purchase / Payment: 66.7% dropped off before Confirmation" in message.body
+    assert "Purchase / Cart: 40.0% dropped off before Checkout" in message.body
+    assert f"/t/acme/journeys/{purchase_weeks.public_id}/?start=2026-03-09" in message.body
+    assert "Purchase · Payment" in message.alternatives[0][0]
+
+
+def test_journeys_whose_drop_off_did_not_rise_say_so(client, tenant, member_factory):
+    from tests.factories.journeys import journey_make
+    from tests.factories.tickets import CustomerFactory
+
+    journey_make(tenant, "Purchase")
+    CustomerFactory(tenant=tenant, external_id="only")
+    ingest_journey(tenant, reach("only", 4, WEEK))  # nobody lost this week
+    data = digest_data(tenant=tenant, monday=WEEK)
+    assert data["dropoffs"] == [] and data["dropoffs_available"]
+    client.force_login(member_factory(tenant, Role.MANAGER, "m@acme.test"))
+    html = client.get(f"/t/acme/dashboards/digest/?week={WEEK.isoformat()}").content.decode()
+    assert "No journey stage lost more customers than the week before." in html
+    assert "No journeys yet" not in html
+
+
+def test_without_journeys_the_digest_says_there_are_none(client, tenant, member_factory):
+    data = digest_data(tenant=tenant, monday=WEEK)
+    assert data["dropoffs"] == [] and not data["dropoffs_available"]
+    client.force_login(member_factory(tenant, Role.MANAGER, "m@acme.test"))
+    html = client.get(f"/t/acme/dashboards/digest/?week={WEEK.isoformat()}").content.decode()
+    assert "No journeys yet" in html
