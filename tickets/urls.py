@@ -45,6 +45,22 @@ urlpatterns = [
         analysis_views.triage_rules_defaults,
         name="analysis-rule-defaults",
     ),
+    path("admin/analysis/rules/new/", analysis_views.triage_rule_new, name="analysis-rule-new"),
+    path(
+        "admin/analysis/rules/<int:rule_id>/",
+        analysis_views.triage_rule_edit,
+        name="analysis-rule-edit",
+    ),
+    path(
+        "admin/analysis/rules/<int:rule_id>/delete/",
+        analysis_views.triage_rule_remove,
+        name="analysis-rule-delete",
+    ),
+    path(
+        "admin/analysis/rules/<int:rule_id>/move/",
+        analysis_views.triage_rule_reposition,
+        name="analysis-rule-move",
+    ),
     path("customers/", views.customer_list_page, name="customer-list-page"),
     path("customers/<uuid:public_id>/", views.customer_page, name="customer-page"),
     path("customers/<uuid:public_id>/edit/", views.customer_edit, name="customer-edit"),

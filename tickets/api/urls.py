@@ -1,6 +1,14 @@
 from django.urls import path
 
-from tickets.api import analysis, conversation, email, views, webhooks, workspace
+from tickets.api import (
+    analysis,
+    conversation,
+    email,
+    triage_rules,
+    views,
+    webhooks,
+    workspace,
+)
 
 app_name = "api-tickets"
 
@@ -24,6 +32,17 @@ urlpatterns = [
         "messages/<uuid:public_id>/correction/",
         analysis.MessageCorrectionApi.as_view(),
         name="message-correction",
+    ),
+    path("triage-rules/", triage_rules.TriageRuleListApi.as_view(), name="triage-rule-list"),
+    path(
+        "triage-rules/order/",
+        triage_rules.TriageRuleOrderApi.as_view(),
+        name="triage-rule-order",
+    ),
+    path(
+        "triage-rules/<int:rule_id>/",
+        triage_rules.TriageRuleDetailApi.as_view(),
+        name="triage-rule-detail",
     ),
     path("tags/", workspace.TagListApi.as_view(), name="tag-list"),
     path("macros/", workspace.MacroListApi.as_view(), name="macro-list"),

@@ -17,12 +17,18 @@ from tickets.models import SIGNALS
 from tickets.selectors_analysis import message_get
 from tickets.services.analysis import (
     DEFAULT_TRIAGE_RULES,
+    PRESENT_AT,
     SENTIMENT_LABELS,
     SIGNAL_VALUES,
     analysis_correct,
     analysis_settings_update,
-    triage_rule_set_active,
     triage_rules_install_defaults,
+)
+from tickets.services.triage_rules import (
+    triage_rule_create,
+    triage_rule_delete,
+    triage_rule_move,
+    triage_rule_update,
 )
 
 
@@ -119,7 +125,10 @@ def _rule_when(rule) -> str:
     if conditions.get("sentiment"):
         parts.append(f"{conditions['sentiment']} sentiment")
     parts += [_signal_label(n) for n in conditions.get("signals") or []]
-    return " and ".join(parts) or "never (no condition)"
+    when = " and ".join(parts) or "never (no condition)"
+    if conditions.get("signals") and conditions.get("min_score"):
+        when += f" (signal score at least {conditions['min_score']:g})"
+    return when
 
 
 def _rule_then(rule) -> str:
@@ -134,7 +143,108 @@ def _rule_then(rule) -> str:
     return "; ".join(parts) or "nothing"
 
 
-def _settings_context(request: HttpRequest, words_form: AnalysisWordsForm | None = None) -> dict:
+class TriageRuleForm(forms.Form):
+    """One rule: when (sentiment and/or signals) and then (priority, tags, notify)."""
+
+    name = forms.CharField(label="Name", max_length=100)
+    sentiment = forms.ChoiceField(
+        label="Sentiment",
+        required=False,
+        choices=[("", "Any sentiment"), *((label, label.title()) for label in SENTIMENT_LABELS)],
+    )
+    signals = forms.MultipleChoiceField(
+        label="Signals present (all of them)",
+        required=False,
+        choices=[(name, _signal_label(name)) for name in SIGNALS],
+        widget=forms.CheckboxSelectMultiple,
+    )
+    min_score = forms.CharField(
+        label="Minimum signal score",
+        required=False,
+        max_length=10,
+        widget=forms.NumberInput(attrs={"min": PRESENT_AT, "max": 1, "step": 0.05}),
+        help_text=f"From {PRESENT_AT} (the signal is present) to 1 (very strong). "
+        "Only with signals.",
+    )
+    set_priority = forms.ChoiceField(
+        label="Raise the priority to",
+        required=False,
+        choices=[("", "Leave it"), ("normal", "Normal"), ("high", "High"), ("urgent", "Urgent")],
+        help_text="A rule only ever raises a priority, never lowers it.",
+    )
+    add_tags = forms.CharField(
+        label="Add tags",
+        required=False,
+        max_length=600,
+        help_text="Separated by commas, e.g. needs-clarity, billing.",
+    )
+    notify = forms.ChoiceField(
+        label="Notify",
+        required=False,
+        choices=[("", "Nobody"), ("managers", "The managers"), ("admins", "The admins")],
+    )
+    is_active = forms.BooleanField(label="On", required=False, initial=True)
+
+    # where a service error about a key of the rule is shown
+    ERROR_FIELDS = {
+        "name": "name",
+        "sentiment": "sentiment",
+        "signals": "signals",
+        "min_score": "min_score",
+        "set_priority": "set_priority",
+        "add_tags": "add_tags",
+        "notify": "notify",
+    }
+
+    @classmethod
+    def initial_for(cls, rule) -> dict:
+        conditions, actions = rule.conditions or {}, rule.actions or {}
+        return {
+            "name": rule.name,
+            "sentiment": conditions.get("sentiment", ""),
+            "signals": conditions.get("signals", []),
+            "min_score": conditions.get("min_score", ""),
+            "set_priority": actions.get("set_priority", ""),
+            "add_tags": ", ".join(actions.get("add_tags") or []),
+            "notify": actions.get("notify", ""),
+            "is_active": rule.is_active,
+        }
+
+    def rule_values(self) -> dict:
+        data = self.cleaned_data
+        conditions = {"sentiment": data["sentiment"], "signals": data["signals"]}
+        if data["min_score"].strip():
+            conditions["min_score"] = data["min_score"].strip()
+        actions = {
+            "set_priority": data["set_priority"],
+            "add_tags": [t for t in data["add_tags"].split(",") if t.strip()],
+            "notify": data["notify"],
+        }
+        return {
+            "name": data["name"],
+            "conditions": conditions,
+            "actions": actions,
+            "is_active": data["is_active"],
+        }
+
+    def add_service_errors(self, exc: ValidationError) -> None:
+        if not hasattr(exc, "error_dict"):
+            self.add_error(None, exc.messages)
+            return
+        for key, errors in exc.message_dict.items():
+            self.add_error(self.ERROR_FIELDS.get(key), errors)
+
+
+class TriageRuleMoveForm(forms.Form):
+    direction = forms.ChoiceField(choices=[("up", "up"), ("down", "down")])
+
+
+def _settings_context(
+    request: HttpRequest,
+    words_form: AnalysisWordsForm | None = None,
+    rule_form: TriageRuleForm | None = None,
+    editing=None,
+) -> dict:
     from tickets.selectors_analysis import analysis_settings_get, triage_rule_list
 
     tenant = request.tenant
@@ -148,8 +258,14 @@ def _settings_context(request: HttpRequest, words_form: AnalysisWordsForm | None
                 "stop_words": "\n".join(settings.stop_words if settings else []),
             }
         )
+    if rule_form is None:
+        rule_form = TriageRuleForm(
+            initial=TriageRuleForm.initial_for(editing) if editing is not None else None
+        )
     return {
         "words_form": words_form,
+        "rule_form": rule_form,
+        "editing": editing,
         "rules": [{"rule": r, "when": _rule_when(r), "then": _rule_then(r)} for r in rules],
         "missing_defaults": len(DEFAULT_TRIAGE_RULES)
         - len({r.name for r in rules} & {spec["name"] for spec in DEFAULT_TRIAGE_RULES}),
@@ -199,7 +315,7 @@ def triage_rule_toggle(request: HttpRequest, tenant_slug: str) -> HttpResponse:
         rule = triage_rule_get(tenant=request.tenant, rule_id=form.cleaned_data["rule"])
     if rule is None:
         raise Http404("Not found.")
-    triage_rule_set_active(
+    rule = triage_rule_update(
         tenant=request.tenant, actor=request.user, rule=rule, is_active=form.cleaned_data["active"]
     )
     messages.success(request, f"“{rule.name}” is {'on' if rule.is_active else 'off'}.")
@@ -214,3 +330,93 @@ def triage_rules_defaults(request: HttpRequest, tenant_slug: str) -> HttpRespons
         request, f"{created} default rule(s) added." if created else "The default rules are there."
     )
     return redirect("tickets:analysis-settings", tenant_slug=tenant_slug)
+
+
+def _rule_or_404(request: HttpRequest, rule_id: int):
+    from tickets.selectors_analysis import triage_rule_get
+
+    with tenant_context(request.tenant):
+        rule = triage_rule_get(tenant=request.tenant, rule_id=rule_id)
+    if rule is None:
+        raise Http404("Not found.")
+    return rule
+
+
+def _settings_url(tenant_slug: str, anchor: str = "triage-rules") -> str:
+    from django.urls import reverse
+
+    return reverse("tickets:analysis-settings", kwargs={"tenant_slug": tenant_slug}) + f"#{anchor}"
+
+
+def _render_rule_form(request: HttpRequest, form: TriageRuleForm, editing=None) -> HttpResponse:
+    status = 400 if form.errors else 200
+    context = _settings_context(request, rule_form=form, editing=editing)
+    return render(request, "tickets/analysis_settings.html", context, status=status)
+
+
+@tenant_view(Perm.SETTINGS_MANAGE)
+@require_POST
+def triage_rule_new(request: HttpRequest, tenant_slug: str) -> HttpResponse:
+    """Create a rule from the form under the rule list; errors come back on the same page."""
+    form = TriageRuleForm(request.POST)
+    if form.is_valid():
+        try:
+            rule = triage_rule_create(
+                tenant=request.tenant, actor=request.user, **form.rule_values()
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, f"Rule “{rule.name}” added.")
+            return redirect(_settings_url(tenant_slug, f"rule-{rule.pk}"))
+    return _render_rule_form(request, form)
+
+
+@tenant_view(Perm.SETTINGS_MANAGE)
+@require_http_methods(["GET", "POST"])
+def triage_rule_edit(request: HttpRequest, tenant_slug: str, rule_id: int) -> HttpResponse:
+    """The settings page with the rule's form filled in; POST saves it."""
+    rule = _rule_or_404(request, rule_id)
+    if request.method == "GET":
+        form = TriageRuleForm(initial=TriageRuleForm.initial_for(rule))
+        form.fields["name"].widget.attrs["autofocus"] = True
+        return _render_rule_form(request, form, editing=rule)
+    form = TriageRuleForm(request.POST)
+    if form.is_valid():
+        try:
+            rule = triage_rule_update(
+                tenant=request.tenant, actor=request.user, rule=rule, **form.rule_values()
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, f"Rule “{rule.name}” saved.")
+            return redirect(_settings_url(tenant_slug, f"rule-{rule.pk}"))
+    return _render_rule_form(request, form, editing=rule)
+
+
+@tenant_view(Perm.SETTINGS_MANAGE)
+@require_POST
+def triage_rule_remove(request: HttpRequest, tenant_slug: str, rule_id: int) -> HttpResponse:
+    rule = _rule_or_404(request, rule_id)
+    triage_rule_delete(tenant=request.tenant, actor=request.user, rule=rule)
+    messages.success(request, f"Rule “{rule.name}” deleted.")
+    return redirect(_settings_url(tenant_slug))
+
+
+@tenant_view(Perm.SETTINGS_MANAGE)
+@require_POST
+def triage_rule_reposition(request: HttpRequest, tenant_slug: str, rule_id: int) -> HttpResponse:
+    """Move a rule one step up (runs earlier) or down."""
+    rule = _rule_or_404(request, rule_id)
+    form = TriageRuleMoveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Move a rule up or down.")
+        return redirect(_settings_url(tenant_slug))
+    triage_rule_move(
+        tenant=request.tenant,
+        actor=request.user,
+        rule=rule,
+        direction=form.cleaned_data["direction"],
+    )
+    return redirect(_settings_url(tenant_slug, f"rule-{rule.pk}"))
