@@ -18,4 +18,6 @@ class Command(BaseCommand):
         if not confirmed:
             raise CommandError("Refusing without --yes-delete-everything.")
         deleted = tenant_delete(tenant=tenant)
-        self.stdout.write(self.style.SUCCESS(f"Deleted {slug}: {sum(deleted.values())} rows."))
+        files = deleted.pop("files", 0)
+        rows = sum(deleted.values())
+        self.stdout.write(self.style.SUCCESS(f"Deleted {slug}: {rows} rows, {files} stored files."))
