@@ -20,6 +20,7 @@ from empathy_metrics.periods import BUCKETS, PRESETS, PeriodError
 from empathy_metrics.selectors.agent import agent_comments, agent_metrics
 from empathy_metrics.selectors.settings import survey_settings_get
 from empathy_metrics.views_dashboard import parse_request, query_params
+from helpdesk.tenancy.audit import audit_record
 from helpdesk.tenancy.decorators import tenant_view
 from helpdesk.tenancy.models import Membership
 from helpdesk.tenancy.policy import Perm, role_has_perm
@@ -139,4 +140,12 @@ def my_metrics_export(request: HttpRequest, tenant_slug: str) -> HttpResponse:
             content_type="text/plain; charset=utf-8",
         )
     filename = f"{tenant.slug}-agent-{agent.pk}-{table}-{period.start}-{period.end}.csv"
+    audit_record(
+        tenant=tenant,
+        action="export",
+        actor=request.user,
+        target=f"agent metrics {table} of {agent.email}",
+        data={"table": f"agent-{table}", "agent": agent.pk, "query": request.GET.urlencode()[:500]},
+        request=request,
+    )
     return csv_response(rows_list, filename)

@@ -29,6 +29,7 @@ from empathy_metrics.selectors.names import dimension_labels, filter_options
 from empathy_metrics.selectors.rollup import rollup_state
 from empathy_metrics.selectors.settings import survey_settings_get
 from empathy_metrics.tasks import metrics_rollup_update_task
+from helpdesk.tenancy.audit import audit_record
 from helpdesk.tenancy.decorators import tenant_view
 from helpdesk.tenancy.policy import Perm
 from tickets.models import Channel
@@ -214,7 +215,7 @@ def export(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     table = request.GET.get("table", "") or "cards"
     try:
         period, filters, bucket = parse_request(request, now=now)
-        return exports.export_response(
+        response = exports.export_response(
             tenant=request.tenant,
             table=table,
             period=period,
@@ -223,6 +224,15 @@ def export(request: HttpRequest, tenant_slug: str) -> HttpResponse:
             params=request.GET,
             now=now,
         )
+        audit_record(
+            tenant=request.tenant,
+            action="export",
+            actor=request.user,
+            target=f"dashboard {table}",
+            data={"table": table, "query": request.GET.urlencode()[:500]},
+            request=request,
+        )
+        return response
     except PeriodError as error:
         return HttpResponse(f"{error}\n", status=400, content_type="text/plain; charset=utf-8")
 

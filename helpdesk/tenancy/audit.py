@@ -22,6 +22,8 @@ ACTIONS = {
     "export": "Exported data",
     "status_link_rotated": "Rotated a status link",
     "webhook_changed": "Changed a webhook",
+    "inbound_secret_rotated": "Rotated the inbound email secret",
+    "bearer_token_rotated": "Rotated a personal API token",
     "two_factor_enabled": "Turned on two-factor sign-in",
     "two_factor_disabled": "Turned off two-factor sign-in",
     "two_factor_codes_renewed": "Renewed two-factor recovery codes",

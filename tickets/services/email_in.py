@@ -37,6 +37,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from helpdesk.accounts.models import User
+from helpdesk.tenancy.audit import audit_record
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant
 from tickets.email import selectors
@@ -471,6 +472,12 @@ def inbound_secret_rotate(*, tenant: Tenant, actor: User | None) -> str:
         intake, _ = IntakeSettings.objects.get_or_create(tenant=tenant)
         intake.inbound_secret = secret
         intake.save(update_fields=["inbound_secret"])
+        audit_record(
+            tenant=tenant,
+            action="inbound_secret_rotated",
+            actor=actor if isinstance(actor, User) else None,
+            target="inbound email webhook",
+        )
     logger.info("inbound email secret of tenant %s rotated by %s", tenant.pk, actor)
     return secret
 

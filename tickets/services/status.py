@@ -47,6 +47,7 @@ from django.utils.translation import gettext, ngettext
 from helpdesk.accounts.models import User
 from helpdesk.realtime.groups import status_group
 from helpdesk.realtime.publish import group_send_now, group_send_on_commit
+from helpdesk.tenancy.audit import audit_record
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Membership, Tenant
 from tickets import selectors_status
@@ -148,6 +149,13 @@ def status_link_rotate(
             at=now,
         )
         _revoke_and_close_pages(tenant=tenant, ticket=ticket, links=old)
+        audit_record(
+            tenant=tenant,
+            action="status_link_rotated",
+            actor=actor,
+            target=ticket.reference,
+            data={"revoked": len(old)},
+        )
     return link
 
 

@@ -73,6 +73,7 @@ from django.core.validators import URLValidator
 from django.utils import timezone
 
 from helpdesk.accounts.models import User
+from helpdesk.tenancy.audit import audit_record
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant, new_public_id
 from tickets.directory import directory_list
@@ -257,6 +258,16 @@ def _assert_same_tenant(tenant: Tenant, *objects) -> None:
 # --- Endpoints ----------------------------------------------------------------------------
 
 
+def _audit(tenant: Tenant, actor, endpoint: WebhookEndpoint, change: str, data: dict) -> None:
+    audit_record(
+        tenant=tenant,
+        action="webhook_changed",
+        actor=actor if isinstance(actor, User) else None,
+        target=endpoint.url,
+        data={"change": change, "endpoint": str(endpoint.public_id), **data},
+    )
+
+
 def webhook_endpoint_create(
     *,
     tenant: Tenant,
@@ -284,6 +295,7 @@ def webhook_endpoint_create(
             is_active=is_active,
             created_by=actor if isinstance(actor, User) else None,
         )
+        _audit(tenant, actor, endpoint, "created", {"url": url, "events": events})
     logger.info("webhook endpoint %s created in tenant %s", endpoint.public_id, tenant.pk)
     return endpoint
 
@@ -317,6 +329,7 @@ def webhook_endpoint_update(
             setattr(endpoint, field, value)
         if changes:
             endpoint.save(update_fields=sorted(changes))
+            _audit(tenant, actor, endpoint, "updated", changes)
         return endpoint
 
 
@@ -327,6 +340,7 @@ def webhook_endpoint_delete(
     with tenant_context(tenant):
         _assert_same_tenant(tenant, endpoint)
         WebhookEndpoint.objects.for_tenant(tenant).filter(pk=endpoint.pk).delete()
+        _audit(tenant, actor, endpoint, "deleted", {})
     logger.info("webhook endpoint %s deleted in tenant %s", endpoint.public_id, tenant.pk)
 
 
