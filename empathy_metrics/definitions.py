@@ -27,12 +27,13 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
     ),
     "retention": (
         "Customer retention",
-        "(Customers active at the end \u2212 customers acquired during the period who are active "
-        "at the end) \u00f7 customers active at the start, as a percentage. Active: a ticket, a "
-        "message, a chat, a journey event or a survey answer within the last {active_days} local "
-        "days. \u201cAt the start\u201d is the end of the day before the period. A customer "
-        "acquired and lost within the period counts in neither term; a customer who comes back "
-        "after being inactive at the start counts as retained, so the rate can exceed 100%. "
+        "(Customers active at the end \u2212 new customers acquired during the period) \u00f7 "
+        "customers active at the start, as a percentage. Active: a ticket, a message, a chat, a "
+        "journey event or a survey answer within the last {active_days} local days. \u201cAt the "
+        "start\u201d is the end of the day before the period. New customers acquired during the "
+        "period are all customers first seen in it, also those acquired and lost within it (they "
+        "lower the rate). A customer who comes back after being inactive at the start counts as "
+        "retained. No customers active at the start: no data. "
         "Not filtered by channel, group, agent or tag.",
     ),
     "frt": (

@@ -64,10 +64,11 @@ def active_customers_direct(*, tenant: Tenant, day: date, active_days: int, tz) 
 
 
 def retention_direct(*, tenant: Tenant, period: Period) -> dict:
-    """(active at the end - acquired in the period and active at the end) / active at the start.
+    """(active at the end - new customers acquired during the period) / active at the start.
 
-    "Active at the start" is active at the end of the day before the period. A customer acquired
-    and lost within the period is in neither term.
+    "Active at the start" is active at the end of the day before the period. "New customers
+    acquired during the period" are all customers first seen in the period (created in it and
+    active on at least one of its days), also those acquired and lost within it.
     """
     active_days = survey_settings_get(tenant=tenant).active_days
     tz = period.tz
@@ -75,16 +76,26 @@ def retention_direct(*, tenant: Tenant, period: Period) -> dict:
         tenant=tenant, day=period.start - timedelta(days=1), active_days=active_days, tz=tz
     )
     at_end = active_customers_direct(tenant=tenant, day=period.end, active_days=active_days, tz=tz)
+    acquired = len(acquired_customers_direct(tenant=tenant, period=period, active_days=active_days))
+    return retention_figures(start_active=len(at_start), end_active=len(at_end), acquired=acquired)
+
+
+def acquired_customers_direct(*, tenant: Tenant, period: Period, active_days: int) -> set[int]:
+    """Customers first seen in the period: created in it, with a contact that makes them active
+    on one of its days (a contact on the ``active_days - 1`` days before it up to its end)."""
+    seen_from = day_start(period.start - timedelta(days=active_days - 1), period.tz)
+    seen: set[int] = set()
     with tenant_context(tenant):
-        acquired = (
+        for source in activity_sources():
+            seen.update(source.customers_between(tenant, seen_from, period.end_at))
+        if not seen:
+            return set()
+        return set(
             Customer.objects.for_tenant(tenant)
             .filter(created_at__gte=period.start_at, created_at__lt=period.end_at)
-            .filter(pk__in=list(at_end))
-            .count()
-            if at_end
-            else 0
+            .filter(pk__in=list(seen))
+            .values_list("pk", flat=True)
         )
-    return retention_figures(start_active=len(at_start), end_active=len(at_end), acquired=acquired)
 
 
 def retention_figures(*, start_active: int, end_active: int, acquired: int) -> dict:

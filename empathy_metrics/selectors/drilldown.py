@@ -66,7 +66,7 @@ DRILLS: dict[str, Drill] = {
         Drill("keyword", "Messages with a keyword", "messages"),
         Drill("active_start", "Customers active at the start", "customers"),
         Drill("active_end", "Customers active at the end", "customers"),
-        Drill("acquired", "New customers active at the end", "customers"),
+        Drill("acquired", "New customers acquired in the period", "customers"),
     )
 }
 
@@ -198,12 +198,17 @@ def drill_messages(
 
 def drill_customers(*, tenant: Tenant, metric: str, period: Period) -> QuerySet[Customer]:
     """Customers behind the retention figure, from the activity spans (see ``rollups``)."""
-    day = period.start - timedelta(days=1) if metric == "active_start" else period.end
-    spans = CustomerActivitySpan.objects.for_tenant(tenant).filter(
-        start_day__lte=day, end_day__gte=day
-    )
-    if metric == "acquired":
-        spans = spans.filter(acquired_day__gte=period.start, acquired_day__lte=period.end)
+    spans = CustomerActivitySpan.objects.for_tenant(tenant)
+    if metric == "acquired":  # first seen in the period: created in it, active on one of its days
+        spans = spans.filter(
+            acquired_day__gte=period.start,
+            acquired_day__lte=period.end,
+            start_day__lte=period.end,
+            end_day__gte=period.start,
+        )
+    else:
+        day = period.start - timedelta(days=1) if metric == "active_start" else period.end
+        spans = spans.filter(start_day__lte=day, end_day__gte=day)
     return (
         Customer.objects.for_tenant(tenant)
         .filter(pk__in=spans.values("customer_id"))

@@ -246,30 +246,31 @@ def retention_rollup(*, tenant: Tenant, periods: list[Period]) -> list[dict]:
         acquired = list(
             CustomerActivitySpan.objects.for_tenant(tenant)
             .filter(acquired_day__gte=first, acquired_day__lte=last, end_day__gte=first)
-            .values_list("acquired_day", "start_day", "end_day")
+            .values_list("customer_id", "acquired_day", "start_day", "end_day")
             .order_by()
         )
-    # (acquired, start, end) as day numbers, counted per period with numpy (a 90-day dashboard
-    # asks for ~16 periods over tens of thousands of spans).
+    # (customer, acquired, start, end) with days as numbers, counted per period with numpy (a
+    # 90-day dashboard asks for ~16 periods over tens of thousands of spans).
     spans = np.array(
-        [(a.toordinal(), s.toordinal(), e.toordinal()) for a, s, e in acquired], dtype=np.int64
-    ).reshape(-1, 3)
+        [(c, a.toordinal(), s.toordinal(), e.toordinal()) for c, a, s, e in acquired],
+        dtype=np.int64,
+    ).reshape(-1, 4)
     results = []
     for period in periods:
         first, last = period.start.toordinal(), period.end.toordinal()
-        new_and_active = int(
-            np.count_nonzero(
-                (spans[:, 0] >= first)
-                & (spans[:, 0] <= last)
-                & (spans[:, 1] <= last)
-                & (spans[:, 2] >= last)
-            )
+        # New customers acquired during the period: first seen in it (created in it and active
+        # on one of its days), whether or not they are still active at the end.
+        seen = (
+            (spans[:, 1] >= first)
+            & (spans[:, 1] <= last)
+            & (spans[:, 2] <= last)
+            & (spans[:, 3] >= first)
         )
         results.append(
             retention_figures(
                 start_active=active[period.start - timedelta(days=1)],
                 end_active=active[period.end],
-                acquired=new_and_active,
+                acquired=int(np.unique(spans[seen, 0]).size),
             )
         )
     return results

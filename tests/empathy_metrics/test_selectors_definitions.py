@@ -182,14 +182,33 @@ def test_retention_counts_start_end_and_new_customers(tenant, thirty_day_window)
         tenant=tenant, kind=SurveyKind.NPS, customer=f, score=9, created_at=at(3, 10)
     )
     retention = figure(tenant, "retention", period=MARCH, now=APRIL_NOW)
-    # S = {a, b, f}; E = {a, c, f}; N = {c} (d was acquired and lost within March: in neither)
+    # S = {a, b, f}; E = {a, c, f}; N = {c, d}: every customer first seen in March, also d,
+    # who was acquired and lost within it (the formula: (E - N) / S).
     assert retention == {
-        "value": pytest.approx((3 - 1) * 100 / 3),
+        "value": pytest.approx((3 - 2) * 100 / 3),
         "start_active": 3,
         "end_active": 3,
-        "acquired": 1,
-        "retained": 2,
+        "acquired": 2,
+        "retained": 1,
     }
+
+
+def test_a_customer_acquired_and_lost_in_the_period_lowers_the_rate(tenant, thirty_day_window):
+    a = customer_created(tenant, at(1, 5))
+    TicketFactory(tenant=tenant, customer=a, created_at=at(2, 10))
+    TicketFactory(tenant=tenant, customer=a, created_at=at(3, 20))  # kept
+    b = customer_created(tenant, at(1, 5))
+    TicketFactory(tenant=tenant, customer=b, created_at=at(2, 20))
+    TicketFactory(tenant=tenant, customer=b, created_at=at(3, 15))  # kept
+    assert figure(tenant, "retention", period=MARCH, now=APRIL_NOW)["value"] == 100.0
+    lost = customer_created(tenant, at(3, 1))
+    TicketFactory(tenant=tenant, customer=lost, created_at=at(3, 1, 9))  # active until 30 March
+    retention = figure(tenant, "retention", period=MARCH, now=APRIL_NOW)
+    assert (retention["start_active"], retention["end_active"], retention["acquired"]) == (2, 2, 1)
+    assert retention["value"] == 50.0  # (2 - 1) / 2
+    # A customer created in March with no contact at all was never seen: not acquired.
+    customer_created(tenant, at(3, 3))
+    assert figure(tenant, "retention", period=MARCH, now=APRIL_NOW)["acquired"] == 1
 
 
 def test_retention_day_windows_are_local_days(tenant, thirty_day_window):
