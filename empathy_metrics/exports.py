@@ -3,6 +3,7 @@
 - ``table=cards|trend|channel|group|agent|tag|keywords|signals|questions|journeys``: the
   dashboard's tables (``questions``: the reports of the extra survey questions; ``journeys``:
   the breakdowns by journey stage);
+- ``table=feedback``: every piece of help-page feedback of the period;
 - ``table=tickets``: one row per ticket created in the period (channel, group, agent, first
   response and resolution time in business minutes, reopen count, escalated, CSAT, sentiment),
   streamed, so it works for hundreds of thousands of rows;
@@ -25,6 +26,7 @@ from empathy_metrics.models import SurveyKind, SurveyResponse
 from empathy_metrics.periods import Filters, Period, PeriodError
 from empathy_metrics.selectors.dashboard import dashboard_data
 from empathy_metrics.selectors.drilldown import DRILLS, Drill, drill_rows
+from empathy_metrics.selectors.feedback import feedback_responses, feedback_sentiment
 from empathy_metrics.selectors.names import dimension_labels
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant
@@ -43,6 +45,7 @@ TABLES = (
     "signals",
     "questions",
     "journeys",
+    "feedback",
 )
 
 
@@ -224,6 +227,21 @@ def _journey_rows(data: dict) -> Iterator[list]:
                 row["nps"]["count"],
                 row["messages"],
                 _fmt(row["negative_share"]),
+            ]
+
+
+def _feedback_rows(tenant: Tenant, period: Period) -> Iterator[list]:
+    """Every piece of help-page feedback of the period (the ``feedback`` drill's rows)."""
+    yield ["created_at", "feedback", "sentiment", "customer", "email", "page"]
+    with tenant_context(tenant):
+        for r in feedback_responses(tenant=tenant, period=period).iterator(chunk_size=CHUNK):
+            yield [
+                r.created_at.isoformat(),
+                r.comment,
+                feedback_sentiment(r.extra_answers),
+                r.customer.name if r.customer_id else "",
+                r.customer.email if r.customer_id else "",
+                (r.extra_answers or {}).get("page", ""),
             ]
 
 
@@ -521,6 +539,8 @@ def export_response(
             _drill_generator(tenant, params, period, filters, now),
             _filename(tenant, metric, period),
         )
+    if table == "feedback":
+        return csv_response(_feedback_rows(tenant, period), _filename(tenant, table, period))
     if table not in TABLES:
         raise PeriodError(
             f"Unknown table {table!r}: use one of {', '.join((*TABLES, 'tickets', 'drill'))}."

@@ -2,7 +2,8 @@
 
 - ``GET /api/v1/t/<slug>/metrics/``: headline figures of a period and of the period before,
   trend buckets, breakdowns by channel, group, agent, tag and journey stage, keywords, signals,
-  the reports of the extra survey questions, definitions.
+  the reports of the extra survey questions, help-page feedback (count, sentiment mix, latest),
+  definitions.
 - ``GET /api/v1/t/<slug>/metrics/tickets/``: one row per ticket created in the period (the CSV
   export's columns), cursor-paginated.
 
@@ -127,6 +128,7 @@ class MetricsApi(TenantApiView):
             ],
             "questions": data["questions"],
             "journey_stages": data["journey_stages"],
+            "feedback": data["feedback"],
             "definitions": {d["key"]: d["text"] for d in data["definitions"]},
             "units": {
                 "durations": "business minutes",

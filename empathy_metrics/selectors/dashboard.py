@@ -14,6 +14,7 @@ from datetime import datetime
 from empathy_metrics.definitions import common_note, definitions_for
 from empathy_metrics.facts import SIGNAL_THRESHOLD, message_scope
 from empathy_metrics.periods import Bucket, Filters, Period
+from empathy_metrics.selectors.feedback import feedback_summary
 from empathy_metrics.selectors.journey_stages import journey_stage_breakdowns
 from empathy_metrics.selectors.names import dimension_labels
 from empathy_metrics.selectors.questions import extra_question_reports
@@ -269,6 +270,7 @@ def dashboard_data(
         "questions": extra_question_reports(
             tenant=tenant, period=period, questions=settings_row.extra_questions or []
         ),
+        "feedback": feedback_summary(tenant=tenant, period=period),
         "definitions": definitions_for(
             time_zone=tenant.time_zone, active_days=settings_row.active_days
         ),

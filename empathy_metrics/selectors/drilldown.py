@@ -24,6 +24,7 @@ from empathy_metrics.facts import (
 )
 from empathy_metrics.models import CustomerActivitySpan, SurveyKind, SurveyResponse
 from empathy_metrics.periods import Filters, Period, PeriodError
+from empathy_metrics.selectors.feedback import feedback_responses
 from empathy_metrics.selectors.questions import answers_to_question
 from helpdesk.tenancy.models import Tenant
 from tickets.models import OPEN_STATUSES, Customer, MessageAnalysis, Ticket, TicketEvent
@@ -58,6 +59,7 @@ DRILLS: dict[str, Drill] = {
         Drill("passives", "NPS passives (7 or 8)", "responses"),
         Drill("detractors", "NPS detractors (0 to 6)", "responses"),
         Drill("answers", "Answers to an extra question", "responses"),
+        Drill("feedback", "Feedback from the help page", "responses"),
         Drill("messages", "Analysed customer messages", "messages"),
         Drill("negative", "Negative customer messages", "messages"),
         Drill("neutral", "Neutral customer messages", "messages"),
@@ -247,6 +249,8 @@ def drill_rows(
         raise PeriodError(f"Unknown figure {metric!r}.")
     if metric == "answers":
         return drill, drill_answers(tenant=tenant, period=period, question=question, rating=rating)
+    if metric == "feedback":  # about customers, like NPS: the ticket filters do not apply
+        return drill, feedback_responses(tenant=tenant, period=period)
     if drill.kind == "tickets":
         return drill, drill_tickets(tenant=tenant, metric=metric, period=period, filters=filters)
     if drill.kind == "responses":
