@@ -24,7 +24,7 @@ from empathy_metrics.periods import (
     zone,
 )
 from empathy_metrics.selectors.dashboard import dashboard_data
-from empathy_metrics.selectors.drilldown import DRILLS, drill_rows
+from empathy_metrics.selectors.drilldown import DRILLS, backlog_is_past, drill_rows
 from empathy_metrics.selectors.names import dimension_labels, filter_options
 from empathy_metrics.selectors.rollup import rollup_state
 from empathy_metrics.selectors.settings import survey_settings_get
@@ -203,6 +203,9 @@ def drill(request: HttpRequest, tenant_slug: str) -> HttpResponse:
         "drill_query": urlencode({**params, **extra}),
         "filter_labels": active_filter_labels(tenant, filters),
         "now": now,
+        "backlog_at": period.end
+        if metric == "backlog" and backlog_is_past(period=period, now=now)
+        else None,
     }
     return render(request, "empathy_metrics/drill.html", context)
 

@@ -336,6 +336,7 @@ def breakdown_rows(
                 "reopen_rate": figures["reopen_rate"],
                 "sla": figures["sla"],
                 "negative_share": figures["sentiment"]["negative_share"],
+                "negative": figures["sentiment"]["negative"],
             }
         )
     rows.sort(key=lambda row: (-row["tickets"], -row["csat"]["count"], str(row["label"])))

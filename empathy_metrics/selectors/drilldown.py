@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from empathy_metrics.facts import (
     CSAT_SATISFIED_MIN,
@@ -23,7 +24,7 @@ from empathy_metrics.facts import (
     ticket_scope,
 )
 from empathy_metrics.models import CustomerActivitySpan, SurveyKind, SurveyResponse
-from empathy_metrics.periods import Filters, Period, PeriodError
+from empathy_metrics.periods import Filters, Period, PeriodError, local_day
 from empathy_metrics.selectors.feedback import feedback_responses
 from empathy_metrics.selectors.questions import answers_to_question
 from helpdesk.tenancy.models import Tenant
@@ -49,7 +50,7 @@ DRILLS: dict[str, Drill] = {
         Drill("reopened", "Reopened tickets", "tickets"),
         Drill("sla_attained", "Tickets that met their SLA", "tickets"),
         Drill("sla_missed", "Tickets that breached their SLA", "tickets"),
-        Drill("backlog", "Open tickets now", "tickets"),
+        Drill("backlog", "Open tickets (the backlog)", "tickets"),
         Drill("csat", "CSAT answers", "responses"),
         Drill("csat_satisfied", "Satisfied CSAT answers (4 or 5)", "responses"),
         Drill("csat_unsatisfied", "Unsatisfied CSAT answers (1 to 3)", "responses"),
@@ -124,11 +125,50 @@ TICKET_CONDITIONS: dict[str, Q] = {
 }
 
 
+STATUS_EVENTS = ("ticket.status_changed", "ticket.reopened")
+
+
+def backlog_is_past(*, period: Period, now: datetime | None) -> bool:
+    """The backlog figure of a period that ended before today is the open tickets at its end
+    (the day's snapshot); otherwise it is the open tickets now."""
+    return now is not None and period.end < local_day(now, period.tz)
+
+
+def open_at(queryset: QuerySet[Ticket], at: datetime) -> QuerySet[Ticket]:
+    """The tickets of ``queryset`` that were open at ``at``, rebuilt from their status events:
+    the status an event set last before ``at``, else the one the first later event changed,
+    else the current status. Tickets created later, or merged before ``at``, are out."""
+    events = TicketEvent.objects.filter(
+        tenant_id=OuterRef("tenant_id"), ticket_id=OuterRef("pk"), kind__in=STATUS_EVENTS
+    )
+    before = events.filter(created_at__lt=at).order_by("-created_at", "-id").values("to_value")
+    after = events.filter(created_at__gte=at).order_by("created_at", "id").values("from_value")
+    merged_before = TicketEvent.objects.filter(
+        tenant_id=OuterRef("tenant_id"),
+        ticket_id=OuterRef("pk"),
+        kind="ticket.merged",
+        created_at__lt=at,
+    )
+    return (
+        queryset.filter(created_at__lt=at)
+        .annotate(status_then=Coalesce(Subquery(before[:1]), Subquery(after[:1]), F("status")))
+        .filter(status_then__in=OPEN_STATUSES)
+        .exclude(Exists(merged_before))
+    )
+
+
 def drill_tickets(
-    *, tenant: Tenant, metric: str, period: Period, filters: Filters
+    *,
+    tenant: Tenant,
+    metric: str,
+    period: Period,
+    filters: Filters,
+    now: datetime | None = None,
 ) -> QuerySet[Ticket]:
     queryset = Ticket.objects.for_tenant(tenant)
-    if metric == "backlog":
+    if metric == "backlog" and backlog_is_past(period=period, now=now):
+        queryset = open_at(queryset, period.end_at)
+    elif metric == "backlog":
         queryset = queryset.filter(status__in=OPEN_STATUSES, merged_into__isnull=True)
     else:
         queryset = queryset.filter(ticket_scope(period.start_at, period.end_at))
@@ -252,7 +292,9 @@ def drill_rows(
     if metric == "feedback":  # about customers, like NPS: the ticket filters do not apply
         return drill, feedback_responses(tenant=tenant, period=period)
     if drill.kind == "tickets":
-        return drill, drill_tickets(tenant=tenant, metric=metric, period=period, filters=filters)
+        return drill, drill_tickets(
+            tenant=tenant, metric=metric, period=period, filters=filters, now=now
+        )
     if drill.kind == "responses":
         return drill, drill_responses(tenant=tenant, metric=metric, period=period, filters=filters)
     if drill.kind == "messages":

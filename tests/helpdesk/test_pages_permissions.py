@@ -17,6 +17,7 @@ from tickets.models import Attachment
 from tickets.services.email_in import inbound_email_process, inbound_email_receive, mailbox_create
 from tickets.services.helpcenter import article_create
 from tickets.services.macros import macro_save
+from tickets.services.triage_rules import triage_rule_create
 
 # Staff pages. Customer-facing pages (the portal) have their own tests in tests/tickets/.
 PAGE_ROUTES = [
@@ -44,12 +45,20 @@ def own_objects(tenant, admin_user, settings, tmp_path):
     inbound = inbound_email_process(tenant=tenant, inbound=inbound)
     with tenant_context(tenant):
         attachment = Attachment.objects.for_tenant(tenant).filter(message_id=inbound.message_id)[0]
+    rule = triage_rule_create(
+        tenant=tenant,
+        actor=admin_user,
+        name="Own rule",
+        conditions={"signals": ["confusion"]},
+        actions={"add_tags": ["needs-clarity"]},
+    )
     return {
         "number": ticket.number,
         "article_id": article.public_id,
         "membership_id": Membership.objects.get(tenant=tenant, user=admin_user).pk,
         "mailbox_id": mailbox.pk,
         "inbound_id": inbound.pk,
+        "rule_id": rule.pk,
         # the public id of the object named by the path segment before <uuid:public_id>
         "public_id": {
             "customers": customer.public_id,

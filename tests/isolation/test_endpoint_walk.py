@@ -18,6 +18,7 @@ from tickets.models import AnalysisCorrection, Attachment, MessageAnalysis
 from tickets.services.chat import chat_start
 from tickets.services.email_in import inbound_email_process, inbound_email_receive, mailbox_create
 from tickets.services.helpcenter import article_create
+from tickets.services.triage_rules import triage_rule_create
 from tickets.services.webhooks import webhook_dispatch, webhook_endpoint_create
 
 SENTINEL = "SENTINEL-OF-GLOBEX"
@@ -68,6 +69,13 @@ def foreign_world(tenant, other_tenant, other_admin, settings, tmp_path):
         )
     key, _raw = api_key_create(
         tenant=other_tenant, actor=other_admin, name=SENTINEL, scopes=["read"]
+    )
+    rule = triage_rule_create(
+        tenant=other_tenant,
+        actor=other_admin,
+        name=SENTINEL,
+        conditions={"signals": ["churn_risk"]},
+        actions={"add_tags": [SENTINEL]},
     )
     endpoint = webhook_endpoint_create(
         tenant=other_tenant,
@@ -127,6 +135,7 @@ def foreign_world(tenant, other_tenant, other_admin, settings, tmp_path):
         "inbound_id": [str(inbound.pk)],
         "number": numbers,
         "membership_id": [str(membership.pk)],
+        "rule_id": [str(rule.pk)],
         "article_id": [str(draft.public_id), str(published.public_id)],
         "article_slug": [draft.slug, published.slug],
     }
