@@ -37,3 +37,20 @@ def csat_responses_for_ticket(*, tenant: Tenant, ticket_id: int) -> list[SurveyR
         .filter(kind=SurveyKind.CSAT, ticket_id=ticket_id)
         .order_by("-resolution")
     )
+
+
+CUSTOMER_ANSWERS = 20
+
+
+def survey_answers_for_customer(
+    *, tenant: Tenant, customer_id: int, limit: int = CUSTOMER_ANSWERS
+) -> tuple[list[SurveyResponse], int]:
+    """The customer's CSAT and NPS answers and help-page feedback, newest first (at most
+    ``limit``), and how many there are in all."""
+    answers = (
+        SurveyResponse.objects.for_tenant(tenant)
+        .filter(customer_id=customer_id)
+        .select_related("ticket")
+        .order_by("-created_at", "-id")
+    )
+    return list(answers[:limit]), answers.count()

@@ -8,6 +8,9 @@ rendered inside the ticket's tenant scope.
 ``{% csat_ticket_card ticket=ticket can_work=can_work %}`` is the CSAT box of the agents' ticket
 page: the answers of the ticket, whether this resolution's survey went out, and the button that
 sends it by hand.
+
+``{% customer_feedback_card customer=customer %}`` is the feedback box of the customer's page:
+their CSAT and NPS answers and help-page feedback (score, date, comment, ticket link).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from empathy_metrics.selectors_csat import (
     csat_request_for,
     csat_response_for,
     csat_responses_for_ticket,
+    survey_answers_for_customer,
     survey_settings_get,
 )
 from empathy_metrics.services import csat_details_open
@@ -102,4 +106,16 @@ def csat_ticket_card(context, *, ticket, can_work: bool = False) -> dict:
         "send_url": reverse(
             "metrics:csat-send", kwargs={"tenant_slug": tenant.slug, "number": ticket.number}
         ),
+    }
+
+
+@register.inclusion_tag("empathy_metrics/customer_feedback.html", takes_context=True)
+def customer_feedback_card(context, *, customer) -> dict:
+    tenant = context.get("current_tenant") or customer.tenant
+    answers, total = survey_answers_for_customer(tenant=tenant, customer_id=customer.pk)
+    return {
+        "current_tenant": tenant,
+        "customer": customer,
+        "answers": answers,
+        "total": total,
     }
