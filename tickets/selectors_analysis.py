@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import Avg, Count, Min, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from helpdesk.tenancy.models import Tenant
@@ -109,32 +108,44 @@ def customer_sentiment_trend(*, tenant: Tenant, customer: Customer, days: int = 
     """The customer's sentiment over time: one point per day (mean score), latest, first, worst.
 
     Read from ``MessageAnalysis`` (indexed on tenant, customer, message time), which every
-    analysed message updates; there is no copy on the customer row to keep in sync.
+    analysed message updates; there is no copy on the customer row to keep in sync. An agent's
+    sentiment correction wins over the prediction, as on the ticket's mood (the corrected label's
+    score, ``CORRECTED_SCORE``). Two queries.
     """
+    from tickets.services.analysis import CORRECTED_SCORE
+
     since = timezone.now() - timedelta(days=days)
-    rows = (
+    rows = list(
         MessageAnalysis.objects.for_tenant(tenant)
         .filter(customer=customer, is_supported_language=True, message_created_at__gte=since)
         .exclude(sentiment_label="")
+        .order_by("message_created_at", "id")
+        .values_list("message_id", "message_created_at", "sentiment_label", "sentiment_score")
     )
-    points = list(
-        rows.annotate(day=TruncDate("message_created_at"))
-        .values("day")
-        .annotate(score=Avg("sentiment_score"), messages=Count("id"))
-        .order_by("day")
+    corrected = dict(
+        AnalysisCorrection.objects.for_tenant(tenant)
+        .filter(field="sentiment", message_id__in=[row[0] for row in rows])
+        .values_list("message_id", "corrected")
     )
-    ordered = list(
-        rows.order_by("message_created_at", "id").values_list("sentiment_score", flat=True)
-    )
+    scored = []
+    for message_id, at, label, score in rows:
+        correction = corrected.get(message_id)
+        if correction and correction != label and correction in CORRECTED_SCORE:
+            score = CORRECTED_SCORE[correction]
+        scored.append((timezone.localtime(at).date(), score))
+    per_day: dict = {}
+    for day, score in scored:
+        per_day.setdefault(day, []).append(score)
+    ordered = [score for _day, score in scored]
     return {
         "points": [
-            {"day": p["day"].isoformat(), "score": round(p["score"], 3), "messages": p["messages"]}
-            for p in points
+            {"day": day.isoformat(), "score": round(sum(v) / len(v), 3), "messages": len(v)}
+            for day, v in sorted(per_day.items())
         ],
         "latest": ordered[-1] if ordered else None,
         "first": ordered[0] if ordered else None,
         "trend": round(ordered[-1] - ordered[0], 4) if len(ordered) > 1 else 0.0,
-        "worst": rows.aggregate(worst=Min("sentiment_score"))["worst"],
+        "worst": min(ordered) if ordered else None,
     }
 
 

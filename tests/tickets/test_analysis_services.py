@@ -314,6 +314,23 @@ def test_the_customer_sentiment_trend(tenant, customer):
     assert trend["worst"] == trend["first"]
 
 
+def test_the_customer_sentiment_trend_follows_corrections(tenant, customer, agent):
+    ticket = new_ticket(tenant, customer, body="This is terrible, nothing works!")
+    customer_message(tenant, ticket, "Thank you, everything works perfectly now!")
+    analyse_all(tenant)
+    with tenant_context(tenant):
+        first = Message.objects.for_tenant(tenant).order_by("pk").first()
+    analysis_correct(
+        tenant=tenant, actor=agent, message=first, field="sentiment", corrected="neutral"
+    )
+    with tenant_context(tenant):
+        trend = customer_sentiment_trend(tenant=tenant, customer=customer)
+    assert trend["first"] == 0.0 and trend["worst"] == 0.0  # the corrected label's score
+    assert 0 < trend["latest"] and trend["trend"] == round(trend["latest"], 4)
+    assert [p["messages"] for p in trend["points"]] == [2]
+    assert trend["points"][0]["score"] == round(trend["latest"] / 2, 3)
+
+
 def test_deferred_messages_are_not_enqueued(tenant, customer, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True), services.analysis_deferred():
         new_ticket(tenant, customer, body="The export fails.")

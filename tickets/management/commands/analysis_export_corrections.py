@@ -2,8 +2,8 @@
 
     python manage.py analysis_export_corrections --tenant acme [--output corrections.jsonl]
 
-One line per correction: the message text as the analyser read it (quoted history and signature
-removed), the field (sentiment or a signal), the predicted and the corrected value, the model
+One line per correction: the message text as the analyser read it (``prepare``: quoted history
+and signature removed, email addresses, links and handles left out), the field (sentiment or a signal), the predicted and the corrected value, the model
 version and when. Customer and agent identities are not exported.
 """
 
@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant
-from tickets.analysis.text import strip_quoted
+from tickets.analysis.text import prepare
 from tickets.selectors_analysis import corrections_labelled_set
 
 
@@ -37,7 +37,7 @@ class Command(BaseCommand):
                 for correction in corrections_labelled_set(tenant=found).iterator():
                     row = {
                         "message": str(correction.message.public_id),
-                        "text": strip_quoted(correction.message.body_text),
+                        "text": prepare(correction.message.body_text),
                         "field": correction.field,
                         "predicted": correction.predicted,
                         "label": correction.corrected,

@@ -1,8 +1,13 @@
 """Re-analyse customer messages after a model change: one tenant or all, in batches.
 
     python manage.py analysis_reanalyse --tenant acme          # in this process, progress bar
-    python manage.py analysis_reanalyse --all --enqueue        # batches on the "analysis" queue
+    python manage.py analysis_reanalyse --all --enqueue        # batches on the "analysis" queue,
+                                                               # then a progress bar as they finish
     python manage.py analysis_reanalyse --all --outdated       # only rows of another model version
+
+With ``--enqueue`` the command follows the queued batches (their task results) and shows how many
+messages the workers have analysed; Ctrl-C stops following (the workers carry on), and
+``--no-progress`` returns as soon as everything is queued.
 
 Results are replaced only where they differ (idempotent); triage rules never fire twice for a
 message; corrections stay as they are (they keep the model version they corrected).
@@ -37,7 +42,11 @@ class Command(BaseCommand):
             action="store_true",
             help="Send the batches to the analysis workers instead of running them here.",
         )
-        parser.add_argument("--no-progress", action="store_true")
+        parser.add_argument(
+            "--no-progress",
+            action="store_true",
+            help="No progress bars (with --enqueue: return once the batches are queued).",
+        )
 
     def handle(self, *args, tenant, all, batch_size, outdated, enqueue, no_progress, **options):
         if batch_size < 1 or batch_size > 1000:
@@ -55,17 +64,23 @@ class Command(BaseCommand):
 
             version = get_analyser().model_version
         total_messages = 0
+        queued: list[tuple[int, object]] = []  # (messages in the batch, its task result)
         for current in tenants:
             ids = self._message_ids(current, version)
             total_messages += len(ids)
             if enqueue:
                 from tickets.tasks.analysis import messages_analyse_batch_task
 
-                for start in range(0, len(ids), batch_size):
-                    messages_analyse_batch_task.apply_async(
-                        args=[current.pk, ids[start : start + batch_size]],
-                        kwargs={"force": True},
-                    )
+                with tqdm(
+                    total=len(ids), desc=f"{current.slug} queued", unit="msg", disable=no_progress
+                ) as bar:
+                    for start in range(0, len(ids), batch_size):
+                        chunk = ids[start : start + batch_size]
+                        result = messages_analyse_batch_task.apply_async(
+                            args=[current.pk, chunk], kwargs={"force": True}
+                        )
+                        queued.append((len(chunk), result))
+                        bar.update(len(chunk))
                 self.stdout.write(
                     f"{current.slug}: {len(ids)} messages queued in "
                     f"{-(-len(ids) // batch_size)} batches."
@@ -79,7 +94,31 @@ class Command(BaseCommand):
                     changed += outcome.changed
                     bar.update(len(chunk))
             self.stdout.write(f"{current.slug}: {len(ids)} messages analysed, {changed} changed.")
+        if queued and not no_progress:
+            self._follow(queued)
         self.stdout.write(f"Done: {total_messages} messages in {len(tenants)} tenant(s).")
+
+    def _follow(self, queued: list[tuple[int, object]]) -> None:
+        """A progress bar of the messages the workers have analysed, batch by batch (in the
+        order they were queued, which is about the order the workers take them)."""
+        changed = errors = 0
+        total = sum(size for size, _result in queued)
+        try:
+            with tqdm(total=total, desc="analysed", unit="msg") as bar:
+                for size, result in queued:
+                    outcome = result.get(propagate=False)
+                    if isinstance(outcome, dict) and not outcome.get("error"):
+                        changed += outcome.get("changed", 0)
+                    else:
+                        errors += 1
+                    bar.update(size)
+        except KeyboardInterrupt:
+            self.stdout.write("Stopped following; the queued batches are still analysed.")
+            return
+        self.stdout.write(
+            f"Analysed by the workers: {total} messages, {changed} changed, "
+            f"{errors} batch(es) with errors."
+        )
 
     @staticmethod
     def _message_ids(tenant: Tenant, version: str) -> list[int]:
