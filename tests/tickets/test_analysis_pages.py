@@ -120,6 +120,28 @@ def test_the_includes_show_the_mood_the_reason_and_the_correction(tenant, agent)
     )
 
 
+def test_corrections_are_one_click_buttons_not_hidden_in_a_closed_disclosure(tenant, agent):
+    _ticket, message = analysed_ticket(tenant, "Urgent: the checkout is down!")
+    request = RequestFactory().get("/")
+    request.tenant = tenant
+    request.user = agent
+    with tenant_context(tenant):
+        marker = render_to_string(
+            "tickets/includes/message_analysis.html",
+            {"m": Message.objects.for_tenant(tenant).get(pk=message.pk), "can_work": True},
+            request=request,
+        )
+    assert "<details" not in marker and "<summary" not in marker
+    assert 'role="group"' in marker and "Correct the analysis of this message" in marker
+    # Every choice is a submit button of its own form: one click, reachable with the keyboard.
+    assert marker.count("<form") == 6  # sentiment and the five signals
+    for value in ("negative", "neutral", "positive"):
+        assert f'name="value" value="{value}"' in marker
+    assert 'aria-label="urgency: it is not there"' in marker
+    assert 'aria-label="churn risk: it is there"' in marker
+    assert 'tabindex="-1"' not in marker and " hidden" not in marker
+
+
 def page(tenant, user, query):
     with tenant_context(tenant):
         return queue_page(
@@ -150,7 +172,10 @@ def test_the_queue_page_accepts_the_filters(client, tenant, agent):
 
 
 def test_reanalyse_evaluate_and_export_commands(tenant, agent):
-    _ticket, message = analysed_ticket(tenant, "The export is broken, this is ridiculous")
+    _ticket, message = analysed_ticket(
+        tenant,
+        "The export at https://acme.example/x is broken, this is ridiculous. Mail jo@example.com",
+    )
     analysed_ticket(tenant, "Thanks, all good now!")
     services.analysis_correct(
         tenant=tenant, actor=agent, message=message, field="sentiment", corrected="neutral"
@@ -178,13 +203,34 @@ def test_reanalyse_evaluate_and_export_commands(tenant, agent):
     out = StringIO()
     call_command("analysis_export_corrections", tenant="acme", stdout=out, stderr=StringIO())
     (row,) = [json.loads(line) for line in out.getvalue().splitlines()]
-    assert row["text"] == "The export is broken, this is ridiculous"
+    # As the analyser read it: no link, no address.
+    assert row["text"] == "The export at is broken, this is ridiculous. Mail"
     assert (row["field"], row["predicted"], row["label"]) == ("sentiment", "negative", "neutral")
     for command in ("analysis_evaluate", "analysis_export_corrections"):
         with pytest.raises(CommandError):
             call_command(command, tenant="nope")
     with pytest.raises(CommandError):
         call_command("analysis_reanalyse", tenant="nope")
+
+
+def test_reanalyse_enqueue_shows_the_progress_of_the_queued_batches(tenant, capsys):
+    analysed_ticket(tenant, "The export is broken, this is ridiculous")
+    analysed_ticket(tenant, "Thanks, all good now!")
+    analysed_ticket(tenant, "Where do I find my invoices?")
+    out = StringIO()
+    call_command("analysis_reanalyse", tenant="acme", enqueue=True, batch_size=2, stdout=out)
+    bars = capsys.readouterr().err  # tqdm writes to stderr
+    assert "acme queued" in bars and "3/3" in bars
+    assert "analysed" in bars
+    assert "acme: 3 messages queued in 2 batches." in out.getvalue()
+    assert "Analysed by the workers: 3 messages, 0 changed, 0 batch(es) with errors." in (
+        out.getvalue()
+    )
+    # --no-progress: no bars, and the command returns once everything is queued.
+    out = StringIO()
+    call_command("analysis_reanalyse", tenant="acme", enqueue=True, no_progress=True, stdout=out)
+    assert capsys.readouterr().err == ""
+    assert "Analysed by the workers" not in out.getvalue()
 
 
 def test_the_customer_page_shows_the_customers_sentiment_trend(client, tenant, agent):
