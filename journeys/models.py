@@ -199,6 +199,16 @@ class JourneyRun(TenantOwnedModel):
     last_event_at = models.DateTimeField(
         help_text="Latest stage event applied; an older one arriving later means a recompute."
     )
+    # The customer's segment keys, copied here so that the funnel's breakdowns by company, signup
+    # month and tag read the runs alone (no join to the customers per run or step). They are the
+    # customer's *current* values, as the breakdowns always showed: written with the run, and
+    # rewritten on every run of the customer when ``customer_update`` changes their company or
+    # tags (``journeys.services.runs_segment_refresh``). Migration 0004 filled the runs before.
+    company = models.CharField(max_length=200, blank=True, default="")
+    customer_since = models.DateTimeField(
+        null=True, blank=True, help_text="The customer's created_at (signup month breakdown)."
+    )
+    tags = models.JSONField(default=list, blank=True)
 
     class Meta(TenantOwnedModel.Meta):
         constraints = [

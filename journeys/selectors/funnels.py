@@ -18,7 +18,18 @@ from datetime import date, datetime, timedelta
 from datetime import time as dtime
 
 from django.db import connection
-from django.db.models import Aggregate, Count, FloatField, Q
+from django.db.models import (
+    Aggregate,
+    Case,
+    Count,
+    F,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    When,
+)
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -354,40 +365,78 @@ class Breakdown:
     computed_ms: float = 0.0
 
 
+# Breakdowns read the runs of the period alone: each run carries its customer's company,
+# created_at and tags (``JourneyRun.company``), so no join to the customers. A run counts as
+# having reached every stage up to the furthest one it reached before the period's end: its
+# ``stage`` when that was reached before the end (always, for a period ending now), else the
+# furthest of its steps reached before the end (the only case that reads steps, by run id).
+# Steps fill every stage up to the furthest (skipped ones included), so this equals counting the
+# steps of the period per stage, as the funnel does.
+_FURTHEST_SQL = """
+    CASE WHEN r.stage_reached_at < %s THEN r.stage
+         ELSE (SELECT max(s.stage) FROM journeys_journeystep s
+               WHERE s.tenant_id = r.tenant_id AND s.run_id = r.id AND s.reached_at < %s) END
+"""
+
+
+def _runs_in(tenant: Tenant, journey: Journey, period: Period):
+    return JourneyRun.objects.for_tenant(tenant).filter(
+        journey=journey, entered_at__gte=period.start, entered_at__lt=period.end
+    )
+
+
+def _furthest(tenant: Tenant, period: Period):
+    """The ORM form of ``_FURTHEST_SQL``."""
+    before_end = (
+        JourneyStep.objects.for_tenant(tenant)
+        .filter(run=OuterRef("pk"), reached_at__lt=period.end)
+        .order_by("-stage")
+        .values("stage")[:1]
+    )
+    return Case(
+        When(stage_reached_at__lt=period.end, then=F("stage")),
+        default=Subquery(before_end),
+        output_field=IntegerField(),
+    )
+
+
 def _tag_counts(tenant: Tenant, journey: Journey, period: Period) -> list[tuple[str, int, int]]:
-    """(tag, stage, runs) through the customers' JSON tag lists (one query per database kind)."""
+    """(tag, furthest stage, runs) through the runs' copies of the customers' JSON tag lists."""
     if connection.vendor == "postgresql":
-        unnest = "jsonb_array_elements_text(c.tags) AS t(tag)"
+        unnest = "jsonb_array_elements_text(x.tags) AS t(tag)"
         tag = "t.tag"
     else:
-        unnest = "json_each(c.tags) AS t"
+        unnest = "json_each(x.tags) AS t"
         tag = "t.value"
     sql = f"""
-        SELECT {tag}, s.stage, COUNT(*)
-        FROM journeys_journeystep s
-        JOIN tickets_customer c ON c.id = s.customer_id AND c.tenant_id = s.tenant_id,
+        SELECT {tag}, x.furthest, COUNT(*)
+        FROM (SELECT r.tags, {_FURTHEST_SQL} AS furthest
+              FROM journeys_journeyrun r
+              WHERE r.tenant_id = %s AND r.journey_id = %s AND r.entered_at >= %s
+                AND r.entered_at < %s) AS x,
              {unnest}
-        WHERE s.tenant_id = %s AND s.journey_id = %s AND s.entered_at >= %s
-          AND s.entered_at < %s AND s.reached_at < %s
-        GROUP BY {tag}, s.stage
+        GROUP BY {tag}, x.furthest
     """  # noqa: S608 (no user input in the SQL text)
     ops = connection.ops
-    params = [
-        tenant.pk,
-        journey.pk,
-        ops.adapt_datetimefield_value(period.start),
-        ops.adapt_datetimefield_value(period.end),
-        ops.adapt_datetimefield_value(period.end),
-    ]
+    end = ops.adapt_datetimefield_value(period.end)
+    params = [end, end, tenant.pk, journey.pk, ops.adapt_datetimefield_value(period.start), end]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [(str(t), int(stage), int(n)) for t, stage, n in cursor.fetchall()]
+        return [
+            (str(t), int(furthest), int(n))
+            for t, furthest, n in cursor.fetchall()
+            if furthest is not None
+        ]
 
 
 def journey_breakdown(
     *, tenant: Tenant, journey: Journey, period: Period, by: str, stage_count: int
 ) -> Breakdown:
-    """Reached per stage for the largest segments of ``by`` (tag, company, signup month)."""
+    """Reached per stage for the largest segments of ``by`` (tag, company, signup month).
+
+    The customer's current company and tags count (the runs' copies are kept current, see
+    ``JourneyRun.company``), and their signup month in the tenant's time zone.
+    """
     if by not in BREAKDOWNS:
         raise ValueError(f"Unknown breakdown {by!r}; choose from {sorted(BREAKDOWNS)}.")
     started = time.perf_counter()
@@ -396,29 +445,26 @@ def journey_breakdown(
         rows = _tag_counts(tenant, journey, period)
         others_label = "Other tags"
     else:
-        steps = _steps_in(tenant, journey, period)
+        runs = _runs_in(tenant, journey, period).annotate(furthest=_furthest(tenant, period))
         if by == "company":
-            key = "customer__company"
-            queryset = steps.values(key, "stage")
+            key = "company"
+            queryset = runs.values(key, "furthest")
             others_label = "Other companies"
         else:
             key = "month"
             zone = zoneinfo.ZoneInfo(tenant.time_zone)
-            queryset = steps.annotate(month=TruncMonth("customer__created_at", tzinfo=zone)).values(
-                key, "stage"
+            queryset = runs.annotate(month=TruncMonth("customer_since", tzinfo=zone)).values(
+                key, "furthest"
             )
             others_label = "Other months"
         rows = [
-            (row[key], row["stage"], row["n"]) for row in queryset.annotate(n=Count("*")).order_by()
+            (row[key], row["furthest"], row["n"])
+            for row in queryset.annotate(n=Count("*")).order_by()
+            if row["furthest"] is not None
         ]
-    for value, stage, n in rows:
-        if stage >= stage_count:
-            continue
-        if by == "signup_month":
-            label = value.strftime("%b %Y") if value else "Unknown"
-        else:
-            label = value or ("(no company)" if by == "company" else "(none)")
-        counts[label][stage] += n
+    for value, furthest, n in rows:
+        for stage in range(min(furthest, stage_count - 1) + 1):
+            counts[_segment_label(by, value)][stage] += n
     ranked = sorted(counts.items(), key=lambda item: (-item[1][0], item[0]))
     if by == "signup_month":
         top = sorted(ranked[:TOP_SEGMENTS], key=lambda item: _month_key(item[0]))
@@ -432,6 +478,12 @@ def journey_breakdown(
     breakdown = Breakdown(by=by, label=BREAKDOWNS[by], rows=result)
     breakdown.computed_ms = (time.perf_counter() - started) * 1000
     return breakdown
+
+
+def _segment_label(by: str, value) -> str:
+    if by == "signup_month":
+        return value.strftime("%b %Y") if value else "Unknown"
+    return value or ("(no company)" if by == "company" else "(none)")
 
 
 def _month_key(label: str) -> datetime:

@@ -7,6 +7,8 @@
   id order) so two batches for the same customer apply one after the other.
 - ``journey_rebuild``: recomputes a whole journey after its stages change, in chunks of customers
   (each chunk its own transaction), so ingestion is never blocked for long.
+- ``runs_segment_refresh``: copies a customer's company, created_at and tags onto all of their
+  runs again (``customer_update`` calls it through its change hook, see ``journeys/apps.py``).
 """
 
 from __future__ import annotations
@@ -160,11 +162,28 @@ _UPDATE_RUNS_POSTGRES = """
          AS v(id, stage, reached, completed, last_event, latest)
     WHERE r.id = v.id AND r.tenant_id = %s
 """
+# A new run copies its customer's segment keys (company, created_at, tags: see
+# ``JourneyRun.company``), read in the same statement, one primary-key probe each. Scalar
+# sub-selects, not a join: the rows keep the order of the arrays, which RETURNING relies on.
+_SEGMENT_COLUMNS = "company, customer_since, tags"
+_SEGMENT_OF = "(SELECT c.{column} FROM tickets_customer c WHERE c.tenant_id = %s AND c.id = {id})"
+
+
+def _segment_selects(customer_id: str) -> str:
+    return ", ".join(
+        _SEGMENT_OF.format(column=column, id=customer_id)
+        for column in ("company", "created_at", "tags")
+    )
+
+
 _INSERT_RUNS_POSTGRES = f"""
-    INSERT INTO journeys_journeyrun ({_RUN_COLUMNS})
-    SELECT %s, * FROM unnest(%b::bigint[], %b::bigint[], %b::integer[], %b::boolean[],
-                             %b::timestamptz[], %b::smallint[], %b::timestamptz[],
-                             %b::timestamptz[], %b::timestamptz[])
+    INSERT INTO journeys_journeyrun ({_RUN_COLUMNS}, {_SEGMENT_COLUMNS})
+    SELECT %s, v.*, {_segment_selects("v.customer_id")}
+    FROM unnest(%b::bigint[], %b::bigint[], %b::integer[], %b::boolean[],
+                %b::timestamptz[], %b::smallint[], %b::timestamptz[],
+                %b::timestamptz[], %b::timestamptz[])
+         AS v(journey_id, customer_id, number, is_latest, entered_at, stage, stage_reached_at,
+              completed_at, last_event_at)
     RETURNING id
 """  # noqa: S608 (constants only)
 _INSERT_STEPS_POSTGRES = f"""
@@ -233,6 +252,9 @@ class _Writer:
                 cursor.execute(
                     _INSERT_RUNS_POSTGRES,
                     [
+                        tenant_id,
+                        tenant_id,
+                        tenant_id,
                         tenant_id,
                         [journey_id for journey_id, _c, _r, _l in rows],
                         [customer_id for _j, customer_id, _r, _l in rows],
@@ -310,11 +332,17 @@ class _Writer:
                         dt(run.stage_reached_at),
                         dt(run.completed_at),
                         dt(run.last_event_at),
+                        tenant_id,
+                        customer_id,
+                        tenant_id,
+                        customer_id,
+                        tenant_id,
+                        customer_id,
                     ]
+                row = "(" + ", ".join(["%s"] * 10) + ", " + _segment_selects("%s") + ")"
                 cursor.execute(
-                    f"INSERT INTO journeys_journeyrun ({_RUN_COLUMNS}) VALUES "  # noqa: S608
-                    + _values(len(chunk), 10)
-                    + " RETURNING id",
+                    f"INSERT INTO journeys_journeyrun ({_RUN_COLUMNS}, {_SEGMENT_COLUMNS}) "  # noqa: S608
+                    "VALUES " + ", ".join([row] * len(chunk)) + " RETURNING id",
                     params,
                 )
                 ids = [row[0] for row in cursor.fetchall()]
@@ -502,3 +530,38 @@ def journey_rebuild(*, tenant: Tenant, journey_id: int, version: int) -> bool:
         )
     logger.info("journey %s of tenant %s rebuilt for version %s", journey_id, tenant.pk, version)
     return bool(updated)
+
+
+_REFRESH_POSTGRES = """
+    UPDATE journeys_journeyrun AS r
+    SET company = c.company, customer_since = c.created_at, tags = c.tags
+    FROM tickets_customer AS c
+    WHERE r.tenant_id = %s AND r.customer_id = %s AND c.tenant_id = r.tenant_id
+      AND c.id = r.customer_id
+      AND (r.company, r.customer_since, r.tags) IS DISTINCT FROM (c.company, c.created_at, c.tags)
+"""
+
+
+def runs_segment_refresh(*, tenant: Tenant, customer_id: int) -> int:
+    """Copy the customer's current segment keys onto all of their runs; the number rewritten.
+
+    Takes the customer's progress lock first, so a batch of events writing a new run for them
+    either finished before (and its run is updated here) or starts after (and reads the new
+    values).
+    """
+    with tenant_context(tenant):
+        _lock_customers([customer_id])
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(_REFRESH_POSTGRES, [tenant.pk, customer_id])
+                return cursor.rowcount
+        customer = Customer.objects.for_tenant(tenant).filter(pk=customer_id).first()
+        if customer is None:
+            return 0
+        return (
+            JourneyRun.objects.for_tenant(tenant)
+            .filter(customer_id=customer_id)
+            .update(
+                company=customer.company, customer_since=customer.created_at, tags=customer.tags
+            )
+        )

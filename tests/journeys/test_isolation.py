@@ -109,6 +109,36 @@ def test_events_and_funnels_stay_in_their_tenant(tenant, other_tenant, globex, n
         assert Customer.objects.for_tenant(other_tenant).count() == 1
 
 
+def test_segment_keys_on_runs_stay_in_their_tenant(tenant, other_tenant, globex, now):
+    """Runs copy their customer's company and tags: only their own tenant's customer's, in the
+    breakdowns and when a customer changes."""
+    from tickets.services.customers import customer_update
+
+    mine = journey_make(tenant, "Purchase", [("Cart", ["Cart viewed"]), ("Paid", ["Paid"])])
+    ada = CustomerFactory(tenant=tenant, external_id="shared-id", company="Acme", tags=["vip"])
+    services.events_ingest(
+        tenant=tenant, events=[{"id": "a-0", "name": "Cart viewed", "customer_id": "shared-id"}]
+    )
+    with tenant_context(other_tenant):
+        stranger = Customer.objects.for_tenant(other_tenant).get(external_id="shared-id")
+    customer_update(tenant=other_tenant, customer=stranger, company=SENTINEL, tags=[SENTINEL])
+    customer_update(tenant=tenant, customer=ada, tags=["vip", "beta"])
+    period = selectors.period_last_days(days=30)
+    with tenant_context(tenant):
+        for by in ("company", "tag", "signup_month"):
+            breakdown = selectors.journey_breakdown(
+                tenant=tenant, journey=mine, period=period, by=by, stage_count=2
+            )
+            assert SENTINEL.lower() not in str([row.label for row in breakdown.rows]).lower()
+            assert sum(row.entered for row in breakdown.rows) == (2 if by == "tag" else 1)
+        assert list(JourneyRun.objects.for_tenant(tenant).values_list("company", "tags")) == [
+            ("Acme", ["beta", "vip"])
+        ]
+    with tenant_context(other_tenant):
+        runs = JourneyRun.objects.for_tenant(other_tenant).values_list("company", "tags")
+        assert list(runs) == [(SENTINEL, [SENTINEL.lower()])]  # tags are kept in lower case
+
+
 def test_another_tenants_journey_is_404_in_the_funnel_api_and_pages(
     client, tenant, globex, member_factory
 ):

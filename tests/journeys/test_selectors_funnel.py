@@ -214,3 +214,150 @@ def test_large_funnels_take_their_medians_from_the_histogram(tenant, purchase, s
     assert checkout.median_seconds == pytest.approx(3 * 3600, rel=0.033)
     assert payment.median_seconds == pytest.approx(3600, rel=0.033)
     assert (checkout.timed, checkout.reached, checkout.skipped) == (3, 5, 2)
+
+
+# --- Breakdowns from the runs' own segment keys ---------------------------------------------
+
+
+def _direct_breakdown(tenant, journey, period, by, stage_count):
+    """Reached per stage and segment, counted directly: every step of the period, with its
+    customer's current company, tags and signup month (what the breakdown must equal)."""
+    import zoneinfo
+    from collections import defaultdict
+
+    from journeys.models import JourneyStep
+    from tickets.models import Customer
+
+    zone = zoneinfo.ZoneInfo(tenant.time_zone)
+    customers = {c.pk: c for c in Customer.objects.for_tenant(tenant)}
+    counts = defaultdict(lambda: [0] * stage_count)
+    steps = JourneyStep.objects.for_tenant(tenant).filter(
+        journey=journey,
+        entered_at__gte=period.start,
+        entered_at__lt=period.end,
+        reached_at__lt=period.end,
+        stage__lt=stage_count,
+    )
+    for customer_id, stage in steps.values_list("customer_id", "stage"):
+        customer = customers[customer_id]
+        if by == "company":
+            labels = [customer.company or "(no company)"]
+        elif by == "tag":
+            labels = list(customer.tags)
+        else:
+            labels = [customer.created_at.astimezone(zone).strftime("%b %Y")]
+        for label in labels:
+            counts[label][stage] += 1
+    return dict(counts)
+
+
+@pytest.fixture
+def segmented(tenant, purchase, ingest, now):
+    """Customers in several companies, tags and signup months; skipped stages, repeats, a late
+    event, a second run, progress after a past period's end, and changes of company and tags."""
+    from tickets.models import Customer
+    from tickets.services.customers import customer_update
+
+    def t(days, hours=0):
+        return now - timedelta(days=days) + timedelta(hours=hours)
+
+    people = {
+        "a": ("Acme", ["vip", "beta"], 200),
+        "b": ("Acme", ["vip"], 100),
+        "c": ("Globex", [], 100),
+        "d": ("", ["beta"], 40),
+        "e": ("Initech", ["vip"], 5),
+        "mover": ("Old Co", ["trial"], 70),
+    }
+    for external_id, (company, tags, age_days) in people.items():
+        customer = CustomerFactory(
+            tenant=tenant, external_id=external_id, company=company, tags=tags
+        )
+        with tenant_context(tenant):
+            Customer.objects.for_tenant(tenant).filter(pk=customer.pk).update(
+                created_at=t(age_days)
+            )
+    ingest(
+        [
+            ("a", "Cart viewed", t(20)),
+            ("a", "Checkout started", t(20, 1)),
+            ("a", "Payment started", t(20, 2)),
+            ("a", "Order confirmed", t(20, 3)),
+            ("a", "Cart viewed", t(5)),  # a second run
+            ("b", "Cart viewed", t(12)),
+            ("b", "Payment started", t(12, 5)),  # Checkout skipped
+            ("b", "Cart viewed", t(12, 6)),  # a repeat
+            ("c", "Cart viewed", t(35)),  # entered in the past period...
+            ("c", "Checkout started", t(3)),  # ...moved on after its end
+            ("d", "Cart viewed", t(9)),
+            ("e", "Cart viewed", t(4)),
+            ("e", "Checkout started", t(4, 2)),
+            ("mover", "Cart viewed", t(15)),
+            ("mover", "Checkout started", t(14)),
+            ("newbie", "Cart viewed", t(2)),  # a customer the events create (no company)
+        ]
+    )
+    ingest([("d", "Checkout started", t(8)), ("d", "Cart viewed", t(10))])  # late, out of order
+    with tenant_context(tenant):
+        mover = Customer.objects.for_tenant(tenant).get(external_id="mover")
+        newbie = Customer.objects.for_tenant(tenant).get(external_id="newbie")
+    # After their runs started: the mover changes company and tags; the new customer gets theirs.
+    customer_update(tenant=tenant, customer=mover, company="New Co", tags=["paid"])
+    customer_update(tenant=tenant, customer=newbie, company="Acme")
+    ingest([("mover", "Payment started", t(1))])  # a run written after the change
+    return t
+
+
+@pytest.mark.parametrize("by", ["company", "tag", "signup_month"])
+@pytest.mark.parametrize("days_back", [0, 8])
+def test_breakdowns_equal_a_direct_count_of_the_steps(
+    tenant, purchase, segmented, now, by, days_back
+):
+    """The current company and tags count: the mover is under "New Co" for a run that began
+    while they were at "Old Co" (as the breakdown did when it joined the customers)."""
+    end = now - timedelta(days=days_back)
+    period = Period(end - timedelta(days=30), end, "period")
+    with tenant_context(tenant):
+        breakdown = selectors.journey_breakdown(
+            tenant=tenant, journey=purchase, period=period, by=by, stage_count=4
+        )
+        expected = _direct_breakdown(tenant, purchase, period, by, 4)
+    assert {row.label: row.reached for row in breakdown.rows} == expected
+    if by == "company" and days_back == 0:
+        assert expected == {
+            "Acme": [4, 2, 2, 1],  # a twice, b (Checkout skipped), newbie (company given later)
+            "(no company)": [1, 1, 0, 0],  # d, whose late Cart event came after Checkout
+            "Initech": [1, 1, 0, 0],
+            "New Co": [1, 1, 1, 0],  # the mover: no "Old Co" row
+        }
+    if by == "company" and days_back == 8:
+        # c entered 35 days ago and reached Checkout 3 days ago, after this period's end.
+        assert expected["Globex"] == [1, 0, 0, 0]
+
+
+def test_breakdowns_read_the_runs_without_the_customers(tenant, purchase, segmented, now):
+    period = Period(now - timedelta(days=38), now - timedelta(days=8), "period")
+    for by in ("company", "tag", "signup_month"):
+        with tenant_context(tenant), CaptureQueriesContext(connection) as queries:
+            selectors.journey_breakdown(
+                tenant=tenant, journey=purchase, period=period, by=by, stage_count=4
+            )
+        sql = " ".join(q["sql"] for q in queries.captured_queries)
+        assert "journeys_journeyrun" in sql
+        assert "tickets_customer" not in sql, by
+
+
+def test_a_customers_runs_follow_their_company_and_tags(tenant, purchase, ingest, now):
+    from journeys.models import JourneyRun
+    from tickets.services.customers import customer_update
+
+    ada = CustomerFactory(tenant=tenant, external_id="ada", company="Acme", tags=["vip"])
+    ingest([("ada", "Cart viewed", now - timedelta(days=3))])
+    with tenant_context(tenant):
+        run = JourneyRun.objects.for_tenant(tenant).get(customer=ada)
+    assert (run.company, run.tags, run.customer_since) == ("Acme", ["vip"], ada.created_at)
+    customer_update(tenant=tenant, customer=ada, name="Ada L.")  # no segment field: no rewrite
+    customer_update(tenant=tenant, customer=ada, company="Globex", tags=["beta", "vip"])
+    with tenant_context(tenant):
+        run.refresh_from_db()
+    assert (run.company, run.tags) == ("Globex", ["beta", "vip"])
