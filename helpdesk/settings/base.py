@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language from Accept-Language (LANGUAGES below), for customer pages such as /status/.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -263,6 +265,10 @@ AUTH_PASSWORD_VALIDATORS = [
 # --- Internationalisation -----------------------------------------------------------------
 
 LANGUAGE_CODE = "en"
+# Languages a visitor can get (LocaleMiddleware reads Accept-Language); catalogues in locale/
+# (docs/operations.md, "Translations").
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("DJANGO_TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True

@@ -11,6 +11,9 @@
  *    notification tells the customer (permission is asked only when they click the button).
  *  - Replies and the CSAT answer are sent without leaving the page; the CSAT form appears when
  *    the request is resolved (once per resolution).
+ *  - The socket speaks the site's language (config.liveLanguage). A page shown in another one
+ *    (the customer's Accept-Language) takes the socket's messages as a signal only and fetches
+ *    the same events and summary, in its own language, over HTTP.
  * No inline scripts: the configuration and the localised strings come from json_script blocks.
  */
 (function () {
@@ -24,6 +27,8 @@
 
   var config = JSON.parse(configEl.textContent);
   var t = JSON.parse(stringsEl.textContent);
+  var pageLanguage = root.getAttribute("lang") || "";
+  var wordsOverHttp = Boolean(config.liveLanguage && pageLanguage && pageLanguage !== config.liveLanguage);
 
   var POLL_MS = 8000;
   var SUMMARY_REFRESH_MS = 120000;
@@ -50,6 +55,7 @@
     inflight: null,
     revoked: false,
     ready: false,
+    wordsAgain: false,
   };
 
   function format(template, values) {
@@ -326,6 +332,21 @@
     return state.inflight;
   }
 
+  // A socket message on a page in another language: fetch its words. A fetch already under
+  // way may have left before this change committed, so one more follows it.
+  function fetchWords() {
+    if (state.wordsAgain) return; // one more is queued already
+    if (!state.inflight) {
+      catchUp();
+      return;
+    }
+    state.wordsAgain = true;
+    state.inflight.then(function () {
+      state.wordsAgain = false;
+      fetchWords();
+    });
+  }
+
   function startPolling() {
     if (state.polling || state.revoked) return;
     state.polling = true;
@@ -374,13 +395,18 @@
         return;
       }
       if (message.type === "update") {
-        applyEvents(message.events);
-        applySummary(message.summary);
+        if (wordsOverHttp) {
+          fetchWords();
+        } else {
+          applyEvents(message.events);
+          applySummary(message.summary);
+        }
       } else if (message.type === "ready") {
         state.ready = true;
         state.failures = 0;
         stopPolling();
-        applySummary(message.summary);
+        if (wordsOverHttp) fetchWords();
+        else applySummary(message.summary);
         setLive("live");
       } else if (message.type === "resync_required") {
         catchUp();

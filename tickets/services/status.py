@@ -41,7 +41,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext, ngettext
 
 from helpdesk.accounts.models import User
@@ -569,7 +569,10 @@ def _publish_after_commit(tenant: Tenant, ticket_id: int) -> None:
     if not status_watched(group):
         return  # no page open anywhere: nothing to build (a page that opens replays by cursor)
     try:
-        with tenant_context(tenant):
+        # One text for every open page, in the site's language whatever the acting request's
+        # (an agent's browser language must not reach customers); pages shown in another
+        # language fetch their words over HTTP (static/js/status_page.js).
+        with tenant_context(tenant), translation.override(settings.LANGUAGE_CODE):
             ticket = selectors_status.status_ticket_for_summary(tenant=tenant, ticket_id=ticket_id)
             if ticket is None:
                 return

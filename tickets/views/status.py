@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -149,6 +150,8 @@ def _page_context(
             "pollUrl": reverse("status:events", args=[link.token]),
             "replyUrl": reverse("status:reply", args=[link.token]),
             "tenantTimeZone": tenant.time_zone,
+            # The socket speaks the site's language; a page in another one fetches its words.
+            "liveLanguage": settings.LANGUAGE_CODE,
         }
     return {
         "status_tenant": tenant,
