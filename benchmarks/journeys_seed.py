@@ -1,13 +1,29 @@
-"""Seed the journeys benchmark: one tenant, N customers, M events, positions derived. PostgreSQL.
+"""Seed the journeys benchmark: one tenant, N customers, M events, positions derived, and what
+the customers said along the way. PostgreSQL.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/helpdesk_journeys \
-      .venv/bin/python benchmarks/journeys_seed.py --customers 500000 --events 10000000 --days 35
+      .venv/bin/python benchmarks/journeys_seed.py --customers 500000 --events 10000000 --days 35 \
+      --tickets 50000 --messages 100000 --surveys 20000
+
+Flags: ``--customers``, ``--events``, ``--days`` (the span of the events, back from now), ``--seed``
+(random seed); for the voice of the customer ``--tickets`` (default 50,000), ``--messages``
+(analysed customer messages on those tickets, default 100,000) and ``--surveys`` (CSAT, NPS and
+feedback answers with an analysed comment, default 20,000); 0 leaves them out. A small try:
+``--customers 200 --events 5000 --tickets 50 --messages 100 --surveys 40``.
 
 Creates tenant ``jbench`` (admin ``admin@jbench.test`` / ``bench-pass-123``) with the journeys
 Onboarding and Purchase (through the services), then writes customers, their external-id keys,
 the events and the derived runs and steps with COPY, chunk by chunk, inside the tenant's scope (so
 row-level security checks every row as in production). Runs and steps come from the same
-``journeys.derive.derive_runs`` the ingestion uses. Refuses to seed a tenant that has events.
+``journeys.derive.derive_runs`` the ingestion uses, and runs carry their customer's segment keys
+(company, created_at, tags) as ingestion writes them.
+
+Tickets, messages and survey answers go to a share of each chunk's customers, each at a moment just
+after the customer reached a stage of one of their runs (so they spread over the period and the
+stages, as the voice panel places them), with keywords and a sentiment that depend on the stage
+(Payment is the unhappy one). Every message has a stored ``MessageAnalysis`` and every survey
+comment an ``extra_answers["_analysis"]``, as the analyser would leave them (it is not run).
+Refuses to seed a tenant that has events.
 """
 
 from __future__ import annotations
@@ -30,14 +46,20 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 
+from empathy_metrics.management.commands.seed_metrics_bench import (  # noqa: E402
+    can_copy,
+    write_rows,
+)
+from empathy_metrics.models import SurveyKind, SurveyResponse  # noqa: E402
 from helpdesk.accounts.models import User  # noqa: E402
 from helpdesk.tenancy.context import tenant_context  # noqa: E402
-from helpdesk.tenancy.models import Tenant  # noqa: E402
+from helpdesk.tenancy.models import Tenant, TenantCounter  # noqa: E402
 from helpdesk.tenancy.services import tenant_create  # noqa: E402
 from journeys import services  # noqa: E402
 from journeys.derive import derive_runs  # noqa: E402
 from journeys.models import Journey, JourneyEvent, JourneyStage  # noqa: E402
 from journeys.services.progress import rules_for  # noqa: E402
+from tickets.models import AuthorType, Message, MessageAnalysis, Ticket  # noqa: E402
 
 SLUG = os.environ.get("JOURNEYS_BENCH_SLUG", "jbench")
 PASSWORD = "bench-pass-123"  # noqa: S105 (a local benchmark login)
@@ -57,6 +79,21 @@ PURCHASE = [
 ]
 COMPANIES = [f"Company {i}" for i in range(3000)]
 TAGS = ["vip", "trial", "enterprise", "beta", "newsletter"]
+# What customers say at each stage (journey, stage position): keywords and the chance that a
+# message or comment there is negative.
+STAGE_WORDS = {
+    ("Onboarding", 0): (["sign up", "welcome email", "password"], 0.2),
+    ("Onboarding", 1): (["verification email", "spam folder", "link expired"], 0.45),
+    ("Onboarding", 2): (["profile photo", "time zone", "settings"], 0.25),
+    ("Onboarding", 3): (["first project", "template", "invite team"], 0.15),
+    ("Purchase", 0): (["coupon", "shipping cost", "size guide"], 0.2),
+    ("Purchase", 1): (["address form", "delivery date", "guest checkout"], 0.3),
+    ("Purchase", 2): (["hidden fee", "card declined", "unclear", "3d secure"], 0.6),
+    ("Purchase", 3): (["order confirmation", "invoice", "thanks"], 0.1),
+}
+SIGNALS = {"negative": ["frustration", "urgency", "churn_risk"], "neutral": ["confusion"]}
+SIGNALS["positive"] = ["gratitude"]
+CHANNELS = ["email", "chat", "web"]
 
 
 def setup_tenant() -> tuple[Tenant, dict[str, Journey]]:
@@ -128,6 +165,156 @@ def customer_events(rng: random.Random, now: datetime, days: int, target: int) -
     return events[:target] if len(events) > target else events
 
 
+class Voice:
+    """Tickets, analysed messages and survey answers at moments customers reached a stage."""
+
+    def __init__(self, tenant: Tenant, rng: random.Random, now: datetime, *, copy: bool, names):
+        self.tenant, self.rng, self.now, self.copy, self.names = tenant, rng, now, copy, names
+        self.number = 0  # ticket numbers
+
+    def _said(self, journey_id: int, stage: int) -> tuple[str, list[str], dict, float]:
+        """A sentiment label, keywords, signals and a score for something said at this stage."""
+        words, negative = STAGE_WORDS.get((self.names[journey_id], stage), (["question"], 0.3))
+        roll = self.rng.random()
+        label = "negative" if roll < negative else ("neutral" if roll < 0.8 else "positive")
+        keywords = self.rng.sample(words, self.rng.randint(1, min(2, len(words))))
+        signals = {}
+        if self.rng.random() < 0.4:
+            name = self.rng.choice(SIGNALS[label])
+            signals[name] = {"score": round(self.rng.uniform(0.5, 1), 2), "phrases": []}
+        score = {"negative": -0.6, "neutral": 0.0, "positive": 0.7}[label]
+        return label, keywords, signals, round(score + self.rng.uniform(-0.3, 0.3), 3)
+
+    def _moment(self, reached: datetime) -> datetime:
+        """Shortly after reaching a stage (within a day), never in the future."""
+        at = reached + timedelta(seconds=self.rng.uniform(60, 86400))
+        return min(at, self.now - timedelta(seconds=1))
+
+    def write(self, moments: list, *, tickets: int, messages: int, surveys: int) -> dict:
+        rng, tenant = self.rng, self.tenant
+        if not moments or tickets + messages + surveys <= 0:
+            return {"tickets": 0, "messages": 0, "surveys": 0}
+        tickets = max(tickets, 1) if messages else tickets
+        with tenant_context(tenant):
+            raised = []  # (ticket, journey, stage)
+            for customer_id, journey_id, stage, reached in rng.choices(moments, k=tickets):
+                self.number += 1
+                label, _keywords, _signals, _score = self._said(journey_id, stage)
+                at = self._moment(reached)
+                raised.append(
+                    (
+                        Ticket(
+                            tenant=tenant,
+                            number=self.number,
+                            subject=f"Question {self.number}",
+                            customer_id=customer_id,
+                            channel=rng.choice(CHANNELS),
+                            status="open",
+                            created_at=at,
+                            updated_at=at,
+                            mood_label=label,
+                        ),
+                        journey_id,
+                        stage,
+                    )
+                )
+            write_rows(Ticket, [t for t, _j, _s in raised], ids=True, copy=self.copy)
+            notes, said = [], []
+            for index in range(messages):
+                # the first message of each ticket, then follow-ups on random tickets
+                ticket, journey_id, stage = (
+                    raised[index] if index < len(raised) else rng.choice(raised)
+                )
+                at = ticket.created_at
+                if index >= len(raised):
+                    at = min(at + timedelta(seconds=rng.uniform(60, 7200)), self.now)
+                label, keywords, signals, score = self._said(journey_id, stage)
+                notes.append(
+                    Message(
+                        tenant=tenant,
+                        ticket_id=ticket.pk,
+                        author_type=AuthorType.CUSTOMER,
+                        author_customer_id=ticket.customer_id,
+                        body_text=f"About {keywords[0]}",
+                        channel=ticket.channel,
+                        created_at=at,
+                        analysis_state="done",
+                    )
+                )
+                said.append((label, keywords, signals, score))
+            write_rows(Message, notes, ids=True, copy=self.copy)
+            write_rows(
+                MessageAnalysis,
+                [
+                    MessageAnalysis(
+                        tenant=tenant,
+                        message_id=message.pk,
+                        ticket_id=message.ticket_id,
+                        customer_id=message.author_customer_id,
+                        model_version="bench",
+                        language="en",
+                        sentiment_label=label,
+                        sentiment_score=score,
+                        signals=signals,
+                        keywords=keywords,
+                        message_created_at=message.created_at,
+                        analysed_at=message.created_at,
+                    )
+                    for message, (label, keywords, signals, score) in zip(notes, said, strict=True)
+                ],
+                copy=self.copy,
+            )
+            answers, rated = [], set()
+            for _ in range(surveys):
+                kind = rng.choice([SurveyKind.CSAT, SurveyKind.NPS, SurveyKind.FEEDBACK])
+                if kind == SurveyKind.CSAT and raised:
+                    ticket, journey_id, stage = rng.choice(raised)
+                    if ticket.pk in rated:  # one answer per ticket
+                        kind = SurveyKind.NPS
+                    else:
+                        rated.add(ticket.pk)
+                        customer_id = ticket.customer_id
+                        at = min(ticket.created_at + timedelta(hours=rng.uniform(1, 48)), self.now)
+                if kind != SurveyKind.CSAT or not raised:
+                    kind = SurveyKind.NPS if kind == SurveyKind.CSAT else kind
+                    ticket = None
+                    customer_id, journey_id, stage, reached = rng.choice(moments)
+                    at = self._moment(reached)
+                label, keywords, signals, score = self._said(journey_id, stage)
+                scale = {"negative": (1, 2, 0, 6), "neutral": (3, 3, 7, 8)}
+                low, high, nps_low, nps_high = scale.get(label, (4, 5, 9, 10))
+                answers.append(
+                    SurveyResponse(
+                        tenant=tenant,
+                        kind=kind,
+                        customer_id=customer_id,
+                        ticket_id=ticket.pk if ticket is not None else None,
+                        score=(
+                            rng.randint(low, high)
+                            if kind == SurveyKind.CSAT
+                            else rng.randint(nps_low, nps_high)
+                            if kind == SurveyKind.NPS
+                            else None
+                        ),
+                        comment=f"About {keywords[0]}",
+                        extra_answers={
+                            "_analysis": {
+                                "model_version": "bench",
+                                "language": "en",
+                                "sentiment_label": label,
+                                "sentiment_score": score,
+                                "signals": signals,
+                                "keywords": keywords,
+                            }
+                        },
+                        channel="email",
+                        created_at=at,
+                    )
+                )
+            write_rows(SurveyResponse, answers, copy=self.copy)
+        return {"tickets": len(raised), "messages": len(notes), "surveys": len(answers)}
+
+
 def reserve_ids(table: str, count: int) -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
@@ -144,6 +331,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--days", type=int, default=35)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--tickets", type=int, default=50_000)
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--surveys", type=int, default=20_000)
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("journeys_seed.py needs PostgreSQL (DATABASE_URL=postgres://...)")
@@ -162,10 +352,12 @@ def main() -> None:
     mean = args.events / args.customers
     customer_id = reserve_ids("tickets_customer", args.customers)
     run_id = reserve_ids("journeys_journeyrun", args.customers * 5)
-    written = {"events": 0, "runs": 0, "steps": 0}
+    written = {"events": 0, "runs": 0, "steps": 0, "tickets": 0, "messages": 0, "surveys": 0}
+    voice = Voice(tenant, rng, now, copy=can_copy(), names={j.pk: n for n, j in journeys.items()})
     for chunk_start in range(0, args.customers, CHUNK):
         chunk = range(chunk_start, min(args.customers, chunk_start + CHUNK))
         customers, keys, events, runs, steps = [], [], [], [], []
+        moments: list[tuple[int, int, int, datetime]] = []  # customer, journey, stage, reached
         for i in chunk:
             pk = customer_id + i
             remaining = args.events - written["events"] - len(events)
@@ -177,6 +369,7 @@ def main() -> None:
             first = min(t for t, _name in history)
             created = min(first, now - timedelta(days=rng.uniform(0, 180)))
             tags = "[" + ",".join(f'"{t}"' for t in rng.sample(TAGS, k=rng.randint(0, 2))) + "]"
+            company = rng.choice(COMPANIES)
             customers.append(
                 (
                     pk,
@@ -185,7 +378,7 @@ def main() -> None:
                     f"Customer {i}",
                     f"c{i}@bench.test",
                     "",
-                    rng.choice(COMPANIES),
+                    company,
                     tags,
                     "en",
                     "",
@@ -214,9 +407,14 @@ def main() -> None:
                             run.stage_reached_at,
                             run.completed_at,
                             run.last_event_at,
+                            company,
+                            created,
+                            tags,
                         )
                     )
                     for step in run.steps:
+                        if step.observed:
+                            moments.append((pk, journey_id, step.stage, step.reached_at))
                         steps.append(
                             (
                                 tenant.pk,
@@ -246,7 +444,8 @@ def main() -> None:
                 ),
                 (
                     "journeys_journeyrun (id, tenant_id, journey_id, customer_id, number, is_latest, "
-                    "entered_at, stage, stage_reached_at, completed_at, last_event_at)",
+                    "entered_at, stage, stage_reached_at, completed_at, last_event_at, company, "
+                    "customer_since, tags)",
                     runs,
                 ),
                 (
@@ -262,14 +461,36 @@ def main() -> None:
         written["events"] += len(events)
         written["runs"] += len(runs)
         written["steps"] += len(steps)
+        share = len(chunk) / args.customers
+
+        last = chunk.stop == args.customers
+
+        def quota(total: int, done: int, share: float = share, last: bool = last) -> int:
+            if last:
+                return total - done  # the last chunk takes the rest
+            return min(total - done, round(total * share))
+
+        said = voice.write(
+            moments,
+            tickets=quota(args.tickets, written["tickets"]),
+            messages=quota(args.messages, written["messages"]),
+            surveys=quota(args.surveys, written["surveys"]),
+        )
+        for name, count in said.items():
+            written[name] += count
         elapsed = time.perf_counter() - started
         print(
             f"{chunk.stop:>9,} customers  {written['events']:>12,} events  "
-            f"{written['runs']:>10,} runs  {written['steps']:>10,} steps  {elapsed:7.0f} s",
+            f"{written['runs']:>10,} runs  {written['steps']:>10,} steps  "
+            f"{written['tickets']:>7,} tickets  {written['messages']:>8,} messages  "
+            f"{written['surveys']:>7,} surveys  {elapsed:7.0f} s",
             flush=True,
         )
     with tenant_context(tenant):
         Journey.objects.for_tenant(tenant).update(rebuilt_version=1)
+        TenantCounter.objects.update_or_create(
+            tenant=tenant, name="ticket", defaults={"value": voice.number}
+        )
     print(f"seeded in {time.perf_counter() - started:.0f} s: {written}")
 
 
