@@ -65,7 +65,7 @@ TEST_SHARE = 3  # out of 10
 SUPPORT_WEIGHT = 6.0
 L2 = 1e-2
 STEPS = 400
-VERSION = "minilm-vader-head-4"
+VERSION = "minilm-vader-head-5"
 # The signal head: L2 chosen by cross-validation inside the support set (``SIGNAL_L2S``); each
 # signal's threshold is the lowest at which the head alone, out of fold, is right at least
 # ``SIGNAL_HEAD_PRECISION`` of the time (the rules stay the first word; the head only adds).
@@ -84,7 +84,12 @@ SIGNAL_HEAD_PRECISION = 0.9
 # exactly) with the 0.90 target, 0.86 / 0.69 with 0.95, and 0.90 / 0.66 with 0.95 and the head
 # kept off messages the rules read as churn risk or thanks (analyser.HEAD_NOT_WITH); at L2 0.03,
 # 0.74 / 0.70, 0.87 / 0.67 and 0.90 / 0.64.
-SIGNAL_HEAD_PRECISION_FOR = {"urgency": 0.8, "frustration": 0.95}
+# Round 7: back to 0.88 for frustration. The 0.95 target of round 6 bought precision (0.94 on
+# the round-6 held-out set) with recall (0.55): the rules find less than half of a fresh set's
+# frustration, so the head must add more, and the target is 0.85 for both. Angry goodbyes are
+# frustration and churn risk since round 7 (labelling guide), so the head may add frustration to
+# churn (analyser.HEAD_NOT_WITH), and the development file raw/15 adds sarcasm and implicit anger.
+SIGNAL_HEAD_PRECISION_FOR = {"urgency": 0.8, "frustration": 0.88}
 # Gratitude's rules found 95-100% of it on every fresh round so far (rounds 1-3) and 99% of the
 # development set; the head there only adds false positives (out of fold on the development
 # data: precision 1.00 -> 0.94 for one more message found), so it is not used for gratitude.
@@ -183,15 +188,27 @@ def signal_report(
 
 
 def _embeddings(analyser, texts: list[str], name: str) -> np.ndarray:
-    """Encoder output for ``texts``, cached on disk by content (training reruns are quick)."""
-    digest = hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:16]
-    path = CACHE_DIR / f"{name}-{digest}.npy"
+    """Encoder output for ``texts``, cached on disk per text (``name``: which cache file), so a
+    rerun after adding or relabelling messages encodes only the texts it has not seen."""
+    path = CACHE_DIR / f"{name}-by-text.npz"
+    cached: dict[str, np.ndarray] = {}
     if path.exists():
-        return np.load(path)
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    embeddings = analyser.encoder.encode(texts)
-    np.save(path, embeddings)
-    return embeddings
+        with np.load(path) as stored:
+            cached = dict(zip(stored["keys"].tolist(), stored["vectors"], strict=True))
+    keys = [hashlib.sha256(text.encode()).hexdigest()[:32] for text in texts]
+    missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in cached}.items())
+    if missing:
+        vectors = analyser.encoder.encode([t for _k, t in missing])
+        cached.update(zip([k for k, _t in missing], vectors, strict=True))
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp.npz")
+        np.savez(
+            temporary,
+            keys=np.array(list(cached), dtype="U32"),
+            vectors=np.asarray(list(cached.values()), dtype=np.float32),
+        )
+        temporary.replace(path)
+    return np.asarray([cached[k] for k in keys], dtype=np.float32)
 
 
 def features_for(analyser, examples: list[Example], name: str) -> np.ndarray:
