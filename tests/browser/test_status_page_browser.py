@@ -57,6 +57,15 @@ def watch_errors(page: Page) -> list[str]:
     return errors
 
 
+def fits_the_phone(page) -> None:
+    """Nothing sticks out sideways at the phone's width (no horizontal scrolling)."""
+    width = page.evaluate(
+        "() => ({scroll: document.documentElement.scrollWidth, inner: window.innerWidth})"
+    )
+    assert width["inner"] == 390
+    assert width["scroll"] <= width["inner"], width
+
+
 def test_the_customers_page_follows_an_agent_live_without_reload(
     world, asgi_server, chromium, shots_dir
 ):
@@ -85,6 +94,7 @@ def test_the_customers_page_follows_an_agent_live_without_reload(
         expect(customer.locator(".status-page")).to_have_css("--brand", "#0f766e")
         expect(customer.get_by_role("button", name="Notify me in this browser")).to_be_visible()
         customer.evaluate("window.__notReloaded = true")
+        fits_the_phone(customer)
         customer.screenshot(path=str(shots_dir / "status-01-received.png"), full_page=True)
 
         # The agent signs in, opens the ticket and takes it.
@@ -123,6 +133,7 @@ def test_the_customers_page_follows_an_agent_live_without_reload(
         expect(summary.locator("[data-headline]")).to_have_text("Dana is looking into it.")
         expect(customer.locator("[data-announce]")).to_contain_text("Dana")
         expect(customer.locator(".status-page")).not_to_contain_text("NOTE-SECRET")
+        fits_the_phone(customer)
         customer.screenshot(path=str(shots_dir / "status-02-in-progress.png"), full_page=True)
 
         # The customer answers from the page; the agent sees it arrive live.
@@ -146,6 +157,7 @@ def test_the_customers_page_follows_an_agent_live_without_reload(
         csat = customer.locator("[data-csat]")
         expect(csat).to_have_attribute("data-csat-state", "ask", timeout=TIMEOUT)
         expect(csat).to_contain_text("How satisfied are you with the help you received?")
+        fits_the_phone(customer)
         customer.screenshot(path=str(shots_dir / "status-03-resolved-csat.png"), full_page=True)
         # one click on a score is the answer; the comment can follow
         csat.locator("label.csat-option").nth(4).click()
@@ -158,6 +170,7 @@ def test_the_customers_page_follows_an_agent_live_without_reload(
             0, timeout=TIMEOUT
         )
         assert customer.evaluate("window.__notReloaded") is True
+        fits_the_phone(customer)
         customer.screenshot(path=str(shots_dir / "status-04-thanks.png"), full_page=True)
 
         # Every entry is shown once.

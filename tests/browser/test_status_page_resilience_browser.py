@@ -158,10 +158,12 @@ def test_after_a_dropped_socket_the_page_reconnects_and_replays_what_it_missed(
 ):
     sockets: list[tuple[WebSocketRoute, WebSocketRoute]] = []
     state = {"blocked": False, "refused": 0}
+    attempts: list[float] = []  # when each refused reconnect came (monotonic seconds)
 
     def route(ws: WebSocketRoute) -> None:
         if state["blocked"]:
             state["refused"] += 1
+            attempts.append(time.monotonic())
             ws.close()
             return
         sockets.append((ws, ws.connect_to_server()))
@@ -181,17 +183,24 @@ def test_after_a_dropped_socket_the_page_reconnects_and_replays_what_it_missed(
         page.route(POLL, lambda poll: poll.abort())
         state["blocked"] = True
         page_side, server_side = sockets[-1]
+        dropped = time.monotonic()
         page_side.close()
         server_side.close()
         expect(live).not_to_have_text("Live", timeout=TIMEOUT)
         agent_reply(world, "First answer: I see the double charge.")
         agent_reply(world, "NOTE-SECRET", internal=True)
         agent_set_status(world, "pending")
-        for _ in range(100):  # until a reconnect attempt has failed (backoff: 0.5-1 s first)
-            if state["refused"]:
+        # Three reconnects fail; the waits before them grow (backoff 0.5-1 s, 1-2 s, 2-4 s,
+        # each with jitter).
+        for _ in range(300):
+            if state["refused"] >= 3:
                 break
             page.wait_for_timeout(100)
-        assert state["refused"] >= 1
+        assert state["refused"] >= 3
+        waits = [b - a for a, b in zip([dropped, *attempts], attempts[:3], strict=False)]
+        assert 0.3 < waits[0] < 1.5, waits
+        assert waits[1] > waits[0] - 0.05 and waits[2] > waits[1] - 0.05, waits
+        assert waits[2] > 1.5 * waits[0], waits
         assert page.locator("[data-timeline]").inner_text().count("First answer") == 0
         state["blocked"] = False
 
