@@ -248,6 +248,37 @@ def test_a_customer_who_comes_back_counts_as_retained(tenant, thirty_day_window)
     )
 
 
+def test_a_chat_and_a_journey_event_make_a_customer_active(tenant, thirty_day_window):
+    """Active = a ticket, message, chat, journey event or survey answer in the window."""
+    from journeys import services as journey_services
+    from tests.factories.journeys import journey_make
+    from tickets.models import ChatSession
+
+    chatter = customer_created(tenant, at(1, 5))
+    with tenant_context(tenant):
+        chat = ChatSession.objects.create(tenant=tenant, token_hash="x" * 64, customer=chatter)
+        ChatSession.objects.for_tenant(tenant).filter(pk=chat.pk).update(started_at=at(2, 20))
+    browser = customer_created(tenant, at(1, 5))
+    with tenant_context(tenant):
+        Customer.objects.for_tenant(tenant).filter(pk=browser.pk).update(external_id="browser")
+    journey_make(tenant, "Purchase")
+    journey_services.events_ingest(
+        tenant=tenant,
+        events=[
+            {
+                "id": "e1",
+                "name": "Cart viewed",
+                "timestamp": at(2, 25).isoformat(),
+                "customer_id": "browser",
+            }
+        ],
+    )
+    retention = figure(tenant, "retention", period=MARCH, now=APRIL_NOW)
+    # both active at the end of 28 February (their only contacts), neither at the end of March
+    assert (retention["start_active"], retention["end_active"]) == (2, 0)
+    assert retention["value"] == 0.0
+
+
 # --- Support health --------------------------------------------------------------------------
 
 
