@@ -207,10 +207,10 @@ def test_a_custom_rule_fires_once_per_message_even_after_an_edit_and_a_reanalysi
 
     # a second message on the ticket is a new message: the (edited) rule acts on it once
     with tenant_context(tenant):
-        ticket = Ticket.objects.for_tenant(tenant).get(pk=ticket.pk)
-    second = services.message_create(
-        tenant=tenant, ticket=ticket, body=CHURN, author_customer=ticket.customer
-    )
+        ticket = Ticket.objects.for_tenant(tenant).select_related("customer").get(pk=ticket.pk)
+        second = services.message_create(
+            tenant=tenant, ticket=ticket, body=CHURN, author_customer=ticket.customer
+        )
     messages_analyse(tenant=tenant, message_ids=[second.pk])
     with tenant_context(tenant):
         assert TicketEvent.objects.for_tenant(tenant).filter(kind="triage.applied").count() == 2
