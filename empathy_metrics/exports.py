@@ -21,7 +21,15 @@ from datetime import datetime
 
 from django.http import HttpResponse, StreamingHttpResponse
 
-from empathy_metrics.facts import ESCALATED_TO_TIER, ticket_scope, whole_minutes
+from empathy_metrics.facts import (
+    ESCALATED_TO_TIER,
+    comment_analysis,
+    corrections_of,
+    effective_analysis,
+    present_signals,
+    ticket_scope,
+    whole_minutes,
+)
 from empathy_metrics.models import SurveyKind, SurveyResponse
 from empathy_metrics.periods import Filters, Period, PeriodError
 from empathy_metrics.selectors.dashboard import dashboard_data
@@ -433,12 +441,41 @@ def drill_display_rows(*, tenant: Tenant, drill: Drill, rows, question: str = ""
         ]
     if drill.kind == "responses":
         return [
-            {"response": r, "answer": (r.extra_answers or {}).get(question) if question else None}
+            {
+                "response": r,
+                "answer": (r.extra_answers or {}).get(question) if question else None,
+                "comment_analysis": comment_analysis(r.extra_answers) if r.comment else None,
+            }
             for r in rows
         ]
     if drill.kind == "messages":
-        return [{"analysis": a} for a in rows]
+        return _message_rows(tenant, rows)
     return [{"customer": c} for c in rows]
+
+
+def _message_rows(tenant: Tenant, rows: list) -> list[dict]:
+    """Analysed messages with the agents' corrections applied (label, score, signals)."""
+    with tenant_context(tenant):
+        corrections = corrections_of(tenant, [a.message_id for a in rows])
+    found = []
+    for a in rows:
+        corrected = corrections.get(a.message_id) if a.is_supported_language else None
+        if a.is_supported_language:
+            label, score, signals = effective_analysis(
+                a.sentiment_label, a.sentiment_score, a.signals, corrected
+            )
+        else:
+            label, score, signals = "", None, present_signals(a.signals)
+        found.append(
+            {
+                "analysis": a,
+                "label": label,
+                "score": score,
+                "signals": signals,
+                "corrected": bool(corrected),
+            }
+        )
+    return found
 
 
 def _drill_csv_rows(tenant: Tenant, drill: Drill, rows, question: str = "") -> Iterator[list]:
@@ -469,13 +506,16 @@ def _drill_csv_rows(tenant: Tenant, drill: Drill, rows, question: str = "") -> I
                     whole_minutes(minutes(t.created_at, t.solved_at)) if t.solved_at else "",
                 ]
         elif drill.kind == "responses":
-            head = ["kind", "score", "comment", "created_at", "ticket", "customer", "agent"]
+            head = ["kind", "score", "comment", "comment_sentiment", "created_at", "ticket"]
+            head += ["customer", "agent"]
             yield [*head, "answer"] if question else head
             for r in rows.iterator(chunk_size=CHUNK):
+                analysis = comment_analysis(r.extra_answers) if r.comment else None
                 row = [
                     r.kind,
                     r.score,
                     r.comment,
+                    analysis["label"] if analysis else "",
                     r.created_at.isoformat(),
                     f"{prefix}-{r.ticket.number}" if r.ticket_id else "",
                     (r.customer.email or r.customer.name) if r.customer_id else "",
@@ -483,17 +523,30 @@ def _drill_csv_rows(tenant: Tenant, drill: Drill, rows, question: str = "") -> I
                 ]
                 yield [*row, (r.extra_answers or {}).get(question, "")] if question else row
         elif drill.kind == "messages":
-            yield ["written_at", "ticket", "sentiment", "score", "signals", "keywords", "text"]
-            for a in rows:
-                yield [
-                    a.message_created_at.isoformat(),
-                    f"{prefix}-{a.ticket.number}",
-                    a.sentiment_label,
-                    _fmt(a.sentiment_score, 3),
-                    ";".join(sorted(a.signals)) if isinstance(a.signals, dict) else "",
-                    ";".join(a.keywords) if isinstance(a.keywords, list) else "",
-                    a.message.body_text,
-                ]
+            yield [
+                "written_at",
+                "ticket",
+                "sentiment",
+                "score",
+                "signals",
+                "keywords",
+                "text",
+                "corrected",
+            ]
+            rows = list(rows)
+            for start in range(0, len(rows), CHUNK):
+                for row in _message_rows(tenant, rows[start : start + CHUNK]):
+                    a = row["analysis"]
+                    yield [
+                        a.message_created_at.isoformat(),
+                        f"{prefix}-{a.ticket.number}",
+                        row["label"],
+                        _fmt(row["score"], 3),
+                        ";".join(row["signals"]),
+                        ";".join(a.keywords) if isinstance(a.keywords, list) else "",
+                        a.message.body_text,
+                        "yes" if row["corrected"] else "",
+                    ]
         else:
             yield ["customer", "email", "company", "created_at"]
             for c in rows.iterator(chunk_size=CHUNK):
@@ -512,6 +565,8 @@ def _drill_generator(tenant, params, period, filters, now) -> Iterator[list]:
             question=params.get("question", "")[:10],
             rating=params.get("rating", "")[:2],
             now=now,
+            journey=params.get("journey", "")[:40],
+            stage=params.get("stage", "")[:2],
         )
         yield from _drill_csv_rows(tenant, drill, rows, question=params.get("question", "")[:10])
 

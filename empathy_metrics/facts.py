@@ -19,7 +19,10 @@ Definitions (also shown on the dashboard behind the info icon, see ``definitions
 - reopened: reopened at least once; "solved at least once" is solved now or ever reopened;
 - SLA: tickets with an SLA policy; missed when a target was breached, attained when solved or
   closed without any breach (open tickets without a breach are still pending);
-- CSAT, NPS and messages count on the local day they were given or written.
+- CSAT, NPS and messages count on the local day they were given or written;
+- a message counts with its agents' corrections applied (``AnalysisCorrection``: the corrected
+  label, with ``CORRECTED_SCORE`` as its score, and the signals marked present or absent), the
+  way the ticket's mood does (``tickets.services.analysis``); the prediction itself is kept.
 """
 
 from __future__ import annotations
@@ -35,7 +38,15 @@ from django.db.models import Q
 from empathy_metrics.models import SurveyKind, SurveyResponse
 from helpdesk.tenancy.models import Tenant
 from tickets.business_hours import BusinessCalendar
-from tickets.models import MessageAnalysis, Status, Ticket, TicketEvent, TicketTag
+from tickets.models import (
+    AnalysisCorrection,
+    MessageAnalysis,
+    Status,
+    Ticket,
+    TicketEvent,
+    TicketTag,
+)
+from tickets.services.analysis import CORRECTED_SCORE
 
 ESCALATED_TO_TIER = "2"
 SIGNAL_THRESHOLD = 0.5
@@ -138,6 +149,7 @@ class MessageFact:
     group_key: int
     agent_key: int
     tag_keys: tuple[int, ...]
+    corrected: bool = False  # an agent corrected its sentiment or a signal
 
 
 def present_signals(signals) -> tuple[str, ...]:
@@ -324,13 +336,57 @@ def message_scope(start_at: datetime, end_at: datetime, prefix: str = "") -> Q:
     )
 
 
+Corrections = dict[int, dict[str, str]]
+
+
+def corrections_of(tenant: Tenant, message_ids) -> Corrections:
+    """The agents' corrections of these messages (a list or a ``values("message_id")``
+    queryset): ``{message id: {"sentiment" or a signal: corrected value}}``. Corrections are
+    few, so this is one small query."""
+    found: Corrections = defaultdict(dict)
+    rows = (
+        AnalysisCorrection.objects.for_tenant(tenant)
+        .filter(message_id__in=message_ids)
+        .values_list("message_id", "field", "corrected")
+        .order_by()
+    )
+    for message_id, field, corrected in rows:
+        found[message_id][field] = corrected
+    return dict(found)
+
+
+def effective_analysis(
+    label: str, score: float | None, signals, corrected: dict[str, str] | None
+) -> tuple[str, float | None, tuple[str, ...]]:
+    """``(label, score, present signals)`` of a supported-language analysis with its
+    corrections applied, as ``tickets.services.analysis._effective`` does for the mood: a
+    corrected label wins and scores ``CORRECTED_SCORE``; a signal corrected "present" or
+    "absent" is added or removed. The prediction itself is never changed."""
+    present = set(present_signals(signals))
+    if not corrected:
+        return label, score, tuple(sorted(present))
+    new_label = corrected.get("sentiment")
+    if new_label in SENTIMENT_LABELS and new_label != label:
+        label, score = new_label, CORRECTED_SCORE[new_label]
+    for name, value in corrected.items():
+        if name == "sentiment":
+            continue
+        if value == "present":
+            present.add(name)
+        elif value == "absent":
+            present.discard(name)
+    return label, score, tuple(sorted(present))
+
+
 def message_facts(
     *, tenant: Tenant, start_at: datetime, end_at: datetime, tz: ZoneInfo
 ) -> list[MessageFact]:
     analyses = MessageAnalysis.objects.for_tenant(tenant).filter(message_scope(start_at, end_at))
     tags = _tags_by_ticket(tenant, Q(ticket_id__in=analyses.values("ticket_id")))
+    corrections = corrections_of(tenant, analyses.values("message_id"))
     rows = analyses.values_list(
         "id",
+        "message_id",
         "message_created_at",
         "sentiment_label",
         "sentiment_score",
@@ -345,6 +401,7 @@ def message_facts(
     facts = []
     for (
         pk,
+        message_id,
         created_at,
         label,
         score,
@@ -356,22 +413,56 @@ def message_facts(
         assignee_id,
         supported,
     ) in rows.iterator(chunk_size=5000):
+        corrected = corrections.get(message_id) if supported else None
+        if supported:
+            label, score, present = effective_analysis(label, score, signals, corrected)
+        else:
+            label, score, present = "", None, present_signals(signals)
         facts.append(
             MessageFact(
                 id=pk,
                 day=created_at.astimezone(tz).date(),
-                label=label if supported and label in SENTIMENT_LABELS else "",
-                score=score if supported else None,
-                signals=present_signals(signals),
+                label=label if label in SENTIMENT_LABELS else "",
+                score=score,
+                signals=present,
                 keywords=clean_keywords(keywords),
                 ticket_id=ticket_id,
                 channel=channel or "",
                 group_key=group_id or 0,
                 agent_key=assignee_id or 0,
                 tag_keys=tags.get(ticket_id, ()),
+                corrected=bool(corrected),
             )
         )
     return facts
+
+
+# --- survey comments ---------------------------------------------------------------------
+#
+# CSAT comments, NPS reasons and help-page feedback go through the message analyser too
+# (``services_survey_analysis``); the result is kept with the answer, in
+# ``SurveyResponse.extra_answers["_analysis"]``. They feed the digest's themes and the drills,
+# not the message figures (which count customer messages on tickets).
+
+SURVEY_ANALYSIS_KEY = "_analysis"
+
+
+def comment_analysis(extra_answers) -> dict | None:
+    """The analysis of an answer's comment: ``{"label", "score", "signals", "keywords"}``
+    (label "" and score None when the language is not supported), or None if not analysed."""
+    found = (
+        (extra_answers or {}).get(SURVEY_ANALYSIS_KEY) if isinstance(extra_answers, dict) else None
+    )
+    if not isinstance(found, dict):
+        return None
+    supported = found.get("is_supported_language", True)
+    label = found.get("sentiment_label") or ""
+    return {
+        "label": label if supported and label in SENTIMENT_LABELS else "",
+        "score": found.get("sentiment_score") if supported else None,
+        "signals": present_signals(found.get("signals")),
+        "keywords": clean_keywords(found.get("keywords")),
+    }
 
 
 # --- dimensions ----------------------------------------------------------------------------

@@ -2,8 +2,11 @@
 
 - ``metrics_rollup_update`` (Celery beat, every few minutes per tenant): finds what changed since
   the last run from the id watermarks of the source tables (ticket events, survey answers,
-  message analyses, and every customer-activity source), recomputes the affected tenant-local
-  days and customers, and takes today's backlog snapshot.
+  message analyses, agents' corrections of analyses, and every customer-activity source),
+  recomputes the affected tenant-local days and customers, and takes today's backlog snapshot.
+  A correction counts in the figures (``facts.message_facts``): a new one is found by its id,
+  and every save or removal also writes an ``analysis.corrected`` ticket event, which marks the
+  days of that ticket's messages.
 - ``metrics_rollup_rebuild`` (``manage.py metrics_rebuild``): recomputes everything from the
   source tables; also run automatically when the tenant's time zone or "active" window changed.
 
@@ -47,6 +50,7 @@ from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant
 from tickets.models import (
     OPEN_STATUSES,
+    AnalysisCorrection,
     Customer,
     MessageAnalysis,
     Ticket,
@@ -58,7 +62,7 @@ from tickets.services.sla import business_calendar_for
 logger = logging.getLogger(__name__)
 
 # Bump when the rollup rows change meaning or layout: every tenant is then rebuilt by beat.
-ROLLUP_LAYOUT = 3
+ROLLUP_LAYOUT = 4  # 4: message figures count the agents' corrections
 CHUNK_DAYS = 14
 ROW_FIELDS = (*COUNTERS, *HISTOGRAMS, *BAGS)
 BATCH = 2000
@@ -396,6 +400,8 @@ def _current_ids(tenant: Tenant) -> dict[str, int]:
         "event": TicketEvent.objects.for_tenant(tenant).aggregate(m=Max("pk"))["m"] or 0,
         "response": SurveyResponse.objects.for_tenant(tenant).aggregate(m=Max("pk"))["m"] or 0,
         "analysis": MessageAnalysis.objects.for_tenant(tenant).aggregate(m=Max("pk"))["m"] or 0,
+        "correction": AnalysisCorrection.objects.for_tenant(tenant).aggregate(m=Max("pk"))["m"]
+        or 0,
     }
     for name, source in _watermark_sources().items():
         marks[name] = source.last_id(tenant)
@@ -482,6 +488,19 @@ def _days_of_tickets(tenant: Tenant, ticket_ids: set[int], tz) -> set[date]:
     return days
 
 
+def _days_of_messages(tenant: Tenant, message_ids: list[int], tz) -> set[date]:
+    """The days the analyses of these messages count on."""
+    days: set[date] = set()
+    for start in range(0, len(message_ids), 500):
+        for at in (
+            MessageAnalysis.objects.for_tenant(tenant)
+            .filter(message_id__in=message_ids[start : start + 500])
+            .values_list("message_created_at", flat=True)
+        ):
+            days.add(local_day(at, tz))
+    return days
+
+
 def metrics_rollup_update(*, tenant: Tenant, now: datetime | None = None) -> dict[str, int]:
     """The incremental run: recompute what changed since the last run (see module doc)."""
     now = now or timezone.now()
@@ -521,6 +540,15 @@ def metrics_rollup_update(*, tenant: Tenant, now: datetime | None = None) -> dic
         days |= {local_day(at, tz) for _pk, at in analyses}
         if analyses:
             marks["analysis"] = analyses[-1][0]
+        corrections = list(
+            AnalysisCorrection.objects.for_tenant(tenant)
+            .filter(pk__gt=marks.get("correction", 0))
+            .order_by("pk")
+            .values_list("pk", "message_id")[:SCAN_LIMIT]
+        )
+        if corrections:
+            days |= _days_of_messages(tenant, [m for _pk, m in corrections], tz)
+            marks["correction"] = corrections[-1][0]
         customers: set[int] = set()
         for name, source in _watermark_sources().items():
             fresh = source.new_since(tenant, marks.get(name, 0), SCAN_LIMIT)

@@ -11,9 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import Q
+
 from empathy_metrics.definitions import common_note, definitions_for
-from empathy_metrics.facts import SIGNAL_THRESHOLD, message_scope
+from empathy_metrics.facts import corrections_of, effective_analysis, message_scope, present_signals
 from empathy_metrics.periods import Bucket, Filters, Period
+from empathy_metrics.selectors.drilldown import corrected_message_count
 from empathy_metrics.selectors.feedback import feedback_summary
 from empathy_metrics.selectors.journey_stages import journey_stage_breakdowns
 from empathy_metrics.selectors.names import dimension_labels
@@ -28,7 +31,7 @@ from empathy_metrics.selectors.settings import survey_settings_get
 from helpdesk.db_routing import reads_from_replica
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant
-from tickets.models import MessageAnalysis
+from tickets.models import AnalysisCorrection, MessageAnalysis
 
 HEADLINE_SIGNALS = ("confusion", "frustration", "urgency")
 EXAMPLES_PER_SIGNAL = 3
@@ -175,10 +178,15 @@ CARDS: tuple[CardSpec, ...] = (
         "pct",
         "down",
         lambda f: f["sentiment"]["negative_share"],
-        lambda f: _n(f["sentiment"]["labelled"], "message", "messages"),
+        lambda f: _n(f["sentiment"]["labelled"], "message", "messages") + _corrected_note(f),
         "negative",
     ),
 )
+
+
+def _corrected_note(figures: dict) -> str:
+    corrected = figures["sentiment"].get("corrected") or 0
+    return f" \u00b7 {corrected:,} corrected by agents" if corrected else ""
 
 
 def format_minutes(minutes: int | None) -> str:
@@ -224,6 +232,9 @@ def dashboard_data(
     backlog_days = [period.end, previous.end, *(b.end for b in buckets)]
     backlogs = backlog_on(tenant=tenant, days=backlog_days, filters=filters, now=now, tz=period.tz)
     current = _with_extras(current_tally.figures(), retentions[0], backlogs[period.end])
+    current["sentiment"]["corrected"] = corrected_message_count(
+        tenant=tenant, period=period, filters=filters
+    )
     before = _with_extras(previous_tally.figures(keywords=0), retentions[1], backlogs[previous.end])
     series = [
         _with_extras(tally.figures(keywords=0), retention, backlogs[bucket.end])
@@ -403,7 +414,8 @@ def _ticket_filters(queryset, filters: Filters, prefix: str = "ticket__"):
 def signal_examples(
     *, tenant: Tenant, period: Period, filters: Filters, figures: dict
 ) -> list[dict]:
-    """The headline signals with their counts and the latest example messages."""
+    """The headline signals with their counts and the latest example messages (with the
+    agents' corrections applied, as in the counts)."""
     found = []
     with tenant_context(tenant):
         base = _ticket_filters(
@@ -416,15 +428,29 @@ def signal_examples(
             count = figures["signals"].get(name, 0)
             examples = []
             if count:
-                candidates = (
-                    base.filter(signals__has_key=name)
+                corrected = AnalysisCorrection.objects.for_tenant(tenant).filter(
+                    field=name, corrected="present"
+                )
+                candidates = list(
+                    base.filter(
+                        Q(signals__has_key=name) | Q(message_id__in=corrected.values("message_id"))
+                    )
                     .select_related("message", "ticket")
                     .order_by("-message_created_at", "-id")[:50]
                 )
+                corrections = corrections_of(tenant, [a.message_id for a in candidates])
                 for analysis in candidates:
-                    value = analysis.signals.get(name)
-                    score = value.get("score") if isinstance(value, dict) else value
-                    if isinstance(score, int | float) and score >= SIGNAL_THRESHOLD:
+                    if analysis.is_supported_language:
+                        present = effective_analysis(
+                            analysis.sentiment_label,
+                            analysis.sentiment_score,
+                            analysis.signals,
+                            corrections.get(analysis.message_id),
+                        )[2]
+                    else:
+                        present = present_signals(analysis.signals)
+                    if name in present:
+                        value = (analysis.signals or {}).get(name)
                         examples.append(
                             {
                                 "text": analysis.message.body_text,

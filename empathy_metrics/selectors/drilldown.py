@@ -19,6 +19,8 @@ from empathy_metrics.facts import (
     NPS_PROMOTER_MIN,
     SOLVED_STATUSES,
     clean_keywords,
+    corrections_of,
+    effective_analysis,
     message_scope,
     present_signals,
     ticket_scope,
@@ -27,8 +29,16 @@ from empathy_metrics.models import CustomerActivitySpan, SurveyKind, SurveyRespo
 from empathy_metrics.periods import Filters, Period, PeriodError, local_day
 from empathy_metrics.selectors.feedback import feedback_responses
 from empathy_metrics.selectors.questions import answers_to_question
+from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant
-from tickets.models import OPEN_STATUSES, Customer, MessageAnalysis, Ticket, TicketEvent
+from tickets.models import (
+    OPEN_STATUSES,
+    AnalysisCorrection,
+    Customer,
+    MessageAnalysis,
+    Ticket,
+    TicketEvent,
+)
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,7 @@ DRILLS: dict[str, Drill] = {
         Drill("neutral", "Neutral customer messages", "messages"),
         Drill("positive", "Positive customer messages", "messages"),
         Drill("signal", "Messages with a signal", "messages"),
+        Drill("corrected", "Messages whose analysis agents corrected", "messages"),
         Drill("keyword", "Messages with a keyword", "messages"),
         Drill("active_start", "Customers active at the start", "customers"),
         Drill("active_end", "Customers active at the end", "customers"),
@@ -208,6 +219,18 @@ def drill_responses(
     return queryset.select_related("customer", "ticket", "agent").order_by("-created_at", "-id")
 
 
+def _corrected(field: str = "", value: str = "") -> Exists:
+    """The message of an analysis row has an agent's correction (of ``field``, to ``value``)."""
+    corrections = AnalysisCorrection.objects.filter(
+        tenant_id=OuterRef("tenant_id"), message_id=OuterRef("message_id")
+    )
+    if field:
+        corrections = corrections.filter(field=field)
+    if value:
+        corrections = corrections.filter(corrected=value)
+    return Exists(corrections)
+
+
 def drill_messages(
     *,
     tenant: Tenant,
@@ -217,18 +240,40 @@ def drill_messages(
     signal: str = "",
     keyword: str = "",
 ) -> QuerySet[MessageAnalysis] | list[MessageAnalysis]:
+    """Analysed messages behind a figure, with the agents' corrections applied as in
+    ``facts.message_facts`` (a message corrected to neutral is behind "neutral", not
+    "negative")."""
     queryset = MessageAnalysis.objects.for_tenant(tenant).filter(
         message_scope(period.start_at, period.end_at)
     )
     if metric in ("negative", "neutral", "positive"):
-        queryset = queryset.filter(sentiment_label=metric, is_supported_language=True)
+        queryset = queryset.filter(is_supported_language=True).filter(
+            (Q(sentiment_label=metric) & ~_corrected("sentiment")) | _corrected("sentiment", metric)
+        )
+    elif metric == "corrected":
+        queryset = queryset.filter(_corrected(), is_supported_language=True)
     queryset = _dims(queryset, filters, prefix="ticket__", agent_field="ticket__assignee")
     queryset = queryset.select_related("message", "ticket").order_by("-message_created_at", "-id")
     if metric == "signal":
-        if not signal.strip():
+        wanted = signal.strip()
+        if not wanted:
             raise PeriodError("Choose a signal.")
-        candidates = queryset.filter(signals__has_key=signal.strip())
-        return [a for a in candidates.iterator() if signal.strip() in present_signals(a.signals)]
+        candidates = list(queryset.filter(Q(signals__has_key=wanted) | _corrected(wanted)))
+        corrections = corrections_of(tenant, [a.message_id for a in candidates])
+        found = []
+        for a in candidates:
+            if a.is_supported_language:
+                present = effective_analysis(
+                    a.sentiment_label,
+                    a.sentiment_score,
+                    a.signals,
+                    corrections.get(a.message_id),
+                )[2]
+            else:
+                present = present_signals(a.signals)
+            if wanted in present:
+                found.append(a)
+        return found
     if metric == "keyword":
         wanted = keyword.strip().lower()
         if not wanted:
@@ -236,6 +281,24 @@ def drill_messages(
         queryset = queryset.filter(keywords__icontains=wanted)  # a superset, narrowed below
         return [a for a in queryset.iterator() if wanted in clean_keywords(a.keywords)]
     return queryset
+
+
+def corrected_message_count(*, tenant: Tenant, period: Period, filters: Filters) -> int:
+    """How many analysed messages of the period agents corrected (the rows of the
+    ``corrected`` drill). Read from the corrections, which are few, joined to their analysis."""
+    with tenant_context(tenant):
+        corrections = AnalysisCorrection.objects.for_tenant(tenant).filter(
+            message__analyses__message_created_at__gte=period.start_at,
+            message__analyses__message_created_at__lt=period.end_at,
+            message__analyses__is_supported_language=True,
+        )
+        corrections = _dims(
+            corrections,
+            filters,
+            prefix="message__ticket__",
+            agent_field="message__ticket__assignee",
+        )
+        return corrections.values("message_id").distinct().count()
 
 
 def drill_customers(*, tenant: Tenant, metric: str, period: Period) -> QuerySet[Customer]:
