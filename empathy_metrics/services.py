@@ -5,6 +5,9 @@ resolution (``Ticket.reopen_count`` numbers the resolutions), idempotent (asking
 first answer unchanged), for the ticket's own customer, and only while the ticket is solved or
 closed.
 
+A comment goes through the same analysis as customer messages (``services_survey_analysis``:
+a task on the analysis queue after commit, and the sweeper if the broker was down).
+
 ``csat_request_send`` emails the CSAT question of a ticket's current resolution (one link per
 score, signed like the NPS links); ``csat_requests_send_due`` is the automatic sweep (beat, every
 few minutes) when the tenant's ``csat_auto_send`` is on; otherwise agents send it by hand from the
@@ -24,6 +27,7 @@ from django.utils.translation import gettext
 
 from empathy_metrics.models import SurveyKind, SurveyRequest, SurveyResponse, SurveySettings
 from empathy_metrics.services_nps import extra_answers_clean, send_survey_email
+from empathy_metrics.services_survey_analysis import survey_analysis_enqueue
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant
 from tickets.events import event_record
@@ -146,6 +150,7 @@ def csat_response_submit(
             is_public=False,
             at=now,
         )
+        survey_analysis_enqueue(tenant=tenant, response=response)  # the comment, after commit
         return CsatResult(response, created=True)
 
 
@@ -197,6 +202,8 @@ def csat_response_add_details(
             changed.append("extra_answers")
         if changed:
             response.save(update_fields=changed)
+        if comment:
+            survey_analysis_enqueue(tenant=tenant, response=response)  # after commit
     return response
 
 

@@ -7,7 +7,8 @@
   the tenant and the survey request; it expires after ``TOKEN_MAX_AGE_DAYS``.
 - One reminder, ``reminder_after_hours`` after the survey was sent, if it is still unanswered.
 - Answering twice replaces the one answer of the request (the customer may change their mind or
-  add a reason); the reason goes through the same analysis as messages (a task, after commit).
+  add a reason); the reason goes through the same analysis as messages (a task on the analysis
+  queue, after commit; see ``services_survey_analysis``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ from django.utils import timezone
 
 from empathy_metrics.models import SurveyKind, SurveyRequest, SurveyResponse, SurveySettings
 from empathy_metrics.periods import zone
+from empathy_metrics.services_survey_analysis import (
+    survey_analysis_enqueue,
+    survey_analysis_forget,
+    survey_response_analyse,  # noqa: F401 (callers import it from here too)
+)
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant
 from tickets.models import Customer, Status, Ticket
@@ -357,7 +363,7 @@ def nps_response_submit(
             # id, so the day of the answer is recomputed.
             kept = {k: v for k, v in response.extra_answers.items() if k.startswith("_")}
             if reason_changed:
-                kept.pop("_analysis", None)
+                kept = survey_analysis_forget(kept)
             answered_at = response.created_at
             response.delete()
         response = SurveyResponse.objects.create(
@@ -375,9 +381,7 @@ def nps_response_submit(
             survey_request.answered_at = now
             survey_request.save(update_fields=["answered_at"])
         if comment and reason_changed:
-            from empathy_metrics.tasks import survey_response_analyse_task
-
-            survey_response_analyse_task.delay_on_commit(tenant.pk, response.pk)
+            survey_analysis_enqueue(tenant=tenant, response=response)
     return response
 
 
@@ -413,36 +417,5 @@ def feedback_submit(
             channel="help_page",
             created_at=now,
         )
-        from empathy_metrics.tasks import survey_response_analyse_task
-
-        survey_response_analyse_task.delay_on_commit(tenant.pk, response.pk)
+        survey_analysis_enqueue(tenant=tenant, response=response)
     return response
-
-
-def survey_response_analyse(*, tenant: Tenant, response_id: int, analyser=None) -> bool:
-    """Run the message analyser on an answer's reason; the result is kept with the answer
-    (``extra_answers["_analysis"]``: label, score, signals, keywords). False if nothing to do."""
-    with tenant_context(tenant):
-        response = (
-            SurveyResponse.objects.for_tenant(tenant).select_for_update().filter(pk=response_id)
-        ).first()
-        if response is None or not response.comment.strip():
-            return False
-        if analyser is None:
-            from tickets.analysis.analyser import get_analyser
-
-            analyser = get_analyser()
-        result = analyser.analyse(response.comment)
-        response.extra_answers = {
-            **response.extra_answers,
-            "_analysis": {
-                "model_version": result.model_version,
-                "language": result.language,
-                "sentiment_label": result.sentiment_label,
-                "sentiment_score": result.sentiment_score,
-                "signals": result.signals,
-                "keywords": result.keywords,
-            },
-        }
-        response.save(update_fields=["extra_answers"])
-    return True

@@ -11,17 +11,20 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from helpdesk.tenancy.context import current_tenant, system_context
 from helpdesk.tenancy.models import Tenant
 from helpdesk.tenancy.tasks import TenantTask
+from tickets.tasks.analysis import AnalysisTask, sweep_after
 
 logger = logging.getLogger(__name__)
 
 ROLLUP_EVERY_SECONDS = 300.0
 CSAT_EVERY_SECONDS = 300.0
 HOURLY = 3600.0
+SURVEY_SWEEP_EVERY_SECONDS = 120.0
 
 BEAT_SCHEDULE = {
     "empathy-metrics-rollup": {
@@ -38,6 +41,12 @@ BEAT_SCHEDULE = {
         "task": "empathy_metrics.survey_schedule_fanout",
         "schedule": HOURLY,
         "options": {"expires": HOURLY - 60},
+    },
+    # Survey comments still unanalysed after N minutes (task lost, broker or worker down).
+    "empathy-metrics-survey-analysis-sweep": {
+        "task": "empathy_metrics.survey_analysis_sweep_fanout",
+        "schedule": SURVEY_SWEEP_EVERY_SECONDS,
+        "options": {"expires": SURVEY_SWEEP_EVERY_SECONDS - 5},
     },
     "empathy-metrics-digest": {
         "task": "empathy_metrics.digest_fanout",
@@ -123,11 +132,42 @@ def csat_send_fanout_task() -> int:
     return len(tenant_ids)
 
 
-@shared_task(base=TenantTask, name="empathy_metrics.survey_response_analyse")
-def survey_response_analyse_task(tenant_id: int, response_id: int) -> bool:
-    from empathy_metrics.services_nps import survey_response_analyse
+# --- analysis of survey comments (the "analysis" queue, like customer messages) ---------------
 
-    return survey_response_analyse(tenant=current_tenant(), response_id=response_id)
+
+@shared_task(base=AnalysisTask, name="empathy_metrics.survey_response_analyse")
+def survey_response_analyse_task(tenant_id: int, response_id: int) -> dict:
+    """An answer's comment, after commit: acks late, retried with backoff on failure."""
+    from empathy_metrics.services_survey_analysis import survey_comments_analyse
+
+    outcome = survey_comments_analyse(tenant=current_tenant(), response_ids=[response_id])
+    return {"analysed": outcome.analysed, "error": outcome.error}
+
+
+@shared_task(base=TenantTask, name="empathy_metrics.survey_analysis_sweep", acks_late=True)
+def survey_analysis_sweep_task(tenant_id: int) -> int:
+    from empathy_metrics.services_survey_analysis import survey_comments_analyse_pending
+
+    return survey_comments_analyse_pending(
+        tenant=current_tenant(), older_than=sweep_after(), now=timezone.now()
+    )
+
+
+@shared_task(name="empathy_metrics.survey_analysis_sweep_fanout")
+def survey_analysis_sweep_fanout_task() -> int:
+    """Periodic (beat): one sweep per tenant with survey comments waiting for too long (the
+    broker or the worker was down when they were given)."""
+    from empathy_metrics.selectors.survey_analysis import tenant_ids_with_unanalysed_comments
+
+    with system_context(reason="survey analysis sweep fan-out"):
+        tenant_ids = tenant_ids_with_unanalysed_comments(before=timezone.now() - sweep_after())
+    for tenant_id in tenant_ids:
+        survey_analysis_sweep_task.apply_async(
+            args=[tenant_id],
+            expires=SURVEY_SWEEP_EVERY_SECONDS - 5,
+            queue=settings.HELPDESK_ANALYSIS_QUEUE,
+        )
+    return len(tenant_ids)
 
 
 # --- the weekly digest ----------------------------------------------------------------------

@@ -179,7 +179,7 @@ class FakeAnalysis:
 
 
 class FakeAnalyser:
-    def analyse(self, text):
+    def analyse(self, text, **kwargs):
         return FakeAnalysis()
 
 
