@@ -135,7 +135,7 @@ def main() -> None:
                 ),
             )
         timed(
-            "voice of the customer (no messages in this tenant)",
+            "voice of the customer (tickets, messages and survey answers of the period)",
             args.runs,
             run(
                 lambda journey=journey, stages=stages: selectors.journey_voice(

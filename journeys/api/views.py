@@ -315,7 +315,8 @@ def _stage_body(stage, voice) -> dict:
             "tickets": voice.tickets,
             "chats": voice.chats,
             "messages": voice.messages,
-            "sentiment": voice.sentiment,
+            "survey_comments_scored": voice.survey_scored,
+            "sentiment": voice.sentiment,  # of the messages and the analysed survey comments
             "signals": dict(voice.signals),
             "keywords": [{"keyword": k, "count": n} for k, n in voice.keywords],
             "surveys": voice.surveys,

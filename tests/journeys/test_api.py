@@ -168,6 +168,7 @@ def test_the_journeys_and_funnel_api(tenant, manager_client, purchase, ingest, n
     assert [s["reached"] for s in body["stages"]] == [1, 1, 1, 1]
     assert body["stages"][1]["skipped"] == 1
     assert "voice" in body["stages"][0] and body["insights"] == []
+    assert body["stages"][0]["voice"]["survey_comments_scored"] == 0
     assert body["breakdown"]["segments"][0]["reached"] == [1, 1, 1, 1]
     bad = manager_client.get(url, {"days": 5})
     assert bad.status_code == 400

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.template import Context, Template
 from django.test import RequestFactory
 
 from empathy_metrics.services import csat_response_submit
+from empathy_metrics.services_nps import survey_response_analyse
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Membership
 from helpdesk.tenancy.policy import Role
@@ -238,12 +240,25 @@ def test_the_funnel_page_shows_the_survey_answers_given_at_each_stage(
     ticket_services.ticket_set_status(
         tenant=tenant, actor=admin_user, ticket=ticket, status="solved", at=now - timedelta(days=1)
     )
-    csat_response_submit(
+    answer = csat_response_submit(
         tenant=tenant,
         ticket=ticket,
         score=2,
         comment="The fee was never explained",
         at=now - timedelta(hours=20),
+    )
+    analysis = SimpleNamespace(
+        model_version="test",
+        language="en",
+        sentiment_label="negative",
+        sentiment_score=-0.6,
+        signals={},
+        keywords=["fee"],
+    )
+    survey_response_analyse(  # the task the answer queues on commit
+        tenant=tenant,
+        response_id=answer.response.pk,
+        analyser=SimpleNamespace(analyse=lambda text, **kwargs: analysis),
     )
     client.force_login(manager)
     response = client.get(f"/t/acme/journeys/{purchase.public_id}/?days=30&stage=2")
@@ -257,6 +272,9 @@ def test_the_funnel_page_shows_the_survey_answers_given_at_each_stage(
     html = response.content.decode()
     assert "2.0 / 5" in html
     assert "The fee was never explained" in html
+    # The analysed comment counts in the stage's mood figures.
+    assert payment.survey_scored == 1 and payment.scored == 1
+    assert "1 analysed comment in the mood figures" in html
 
 
 @pytest.mark.parametrize(
