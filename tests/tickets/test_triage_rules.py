@@ -133,6 +133,13 @@ def test_create_edit_reorder_delete_through_the_service_each_in_the_audit_log(te
             "At most 10",
         ),
         ({"sentiment": "negative"}, {"notify": "everyone"}, "notify", "Notify one of"),
+        (
+            {"signals": ["urgency"], "min_score": 10**400},
+            {"notify": "admins"},
+            "min_score",
+            "0.5 to 1",
+        ),
+        ({"sentiment": "negative"}, {"add_tags": ["a\x00b"]}, "add_tags", "printable"),
         ({"sentiment": "negative"}, {"assign": "billing"}, "actions", "Unknown action assign"),
     ],
 )

@@ -78,7 +78,7 @@ def triage_conditions_clean(conditions) -> dict:
     if min_score not in (None, ""):
         try:
             value = float(min_score)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             value = None
         if value is None or isinstance(min_score, bool) or not PRESENT_AT <= value <= 1:
             errors["min_score"] = f"The minimum signal score is a number from {PRESENT_AT} to 1."
@@ -123,6 +123,8 @@ def triage_actions_clean(actions) -> dict:
                     raise ValidationError({"tags": "Tags are text."})
                 if raw.strip():
                     tag = normalise_tag(raw)
+                    if not tag.isprintable():
+                        raise ValidationError({"tags": "Tags are printable text."})
                     if tag not in names:
                         names.append(tag)
         except ValidationError as exc:
