@@ -157,6 +157,8 @@ def drill(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     keyword = request.GET.get("keyword", "")[:100]
     question = request.GET.get("question", "")[:10]
     rating = request.GET.get("rating", "")[:2]
+    journey = request.GET.get("journey", "")[:40]
+    stage = request.GET.get("stage", "")[:2]
     try:
         period, filters, bucket = parse_request(request, now=now)
         if metric not in DRILLS:
@@ -171,6 +173,8 @@ def drill(request: HttpRequest, tenant_slug: str) -> HttpResponse:
             question=question,
             rating=rating,
             now=now,
+            journey=journey,
+            stage=stage,
         )
     except PeriodError as error:
         context = {**_filter_context(request, None, None), "error": str(error)}
@@ -188,6 +192,8 @@ def drill(request: HttpRequest, tenant_slug: str) -> HttpResponse:
         extra["question"] = question
     if rating:
         extra["rating"] = rating
+    if metric.startswith("stage_"):
+        extra.update({"journey": journey, "stage": stage})
     context = {
         **_filter_context(request, period, bucket),
         "drill": drill_def,

@@ -28,6 +28,7 @@ from empathy_metrics.facts import (
 from empathy_metrics.models import CustomerActivitySpan, SurveyKind, SurveyResponse
 from empathy_metrics.periods import Filters, Period, PeriodError, local_day
 from empathy_metrics.selectors.feedback import feedback_responses
+from empathy_metrics.selectors.journey_stages import journey_stage_items
 from empathy_metrics.selectors.questions import answers_to_question
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant
@@ -78,6 +79,11 @@ DRILLS: dict[str, Drill] = {
         Drill("signal", "Messages with a signal", "messages"),
         Drill("corrected", "Messages whose analysis agents corrected", "messages"),
         Drill("keyword", "Messages with a keyword", "messages"),
+        Drill("stage_tickets", "Tickets raised at a journey stage", "tickets"),
+        Drill("stage_csat", "CSAT answers for tickets raised at a journey stage", "responses"),
+        Drill("stage_nps", "NPS answers given at a journey stage", "responses"),
+        Drill("stage_messages", "Customer messages written at a journey stage", "messages"),
+        Drill("stage_negative", "Negative messages written at a journey stage", "messages"),
         Drill("active_start", "Customers active at the start", "customers"),
         Drill("active_end", "Customers active at the end", "customers"),
         Drill("acquired", "New customers acquired in the period", "customers"),
@@ -335,6 +341,39 @@ def drill_answers(
     return queryset.select_related("customer", "ticket", "agent").order_by("-created_at", "-id")
 
 
+def drill_journey_stage(*, tenant: Tenant, metric: str, period: Period, journey: str, stage: str):
+    """The rows behind a cell of a journey-stage table (``journey=`` public id, ``stage=``
+    position): the same placement as the table; the ticket filters do not apply."""
+    if not stage.isdigit():
+        raise PeriodError("Choose a stage of a journey.")
+    items = journey_stage_items(
+        tenant=tenant, period=period, journey_id=journey.strip(), stage=int(stage)
+    )
+    if items is None:
+        raise PeriodError("That journey was not found.")
+    ids = items[metric.removeprefix("stage_")]
+    if metric in ("stage_messages", "stage_negative"):
+        return (
+            MessageAnalysis.objects.for_tenant(tenant)
+            .filter(pk__in=ids)
+            .select_related("message", "ticket")
+            .order_by("-message_created_at", "-id")
+        )
+    if metric == "stage_tickets":
+        return (
+            Ticket.objects.for_tenant(tenant)
+            .filter(pk__in=ids)
+            .select_related("customer", "group", "assignee")
+            .order_by("-created_at", "-id")
+        )
+    return (
+        SurveyResponse.objects.for_tenant(tenant)
+        .filter(pk__in=ids)
+        .select_related("customer", "ticket", "agent")
+        .order_by("-created_at", "-id")
+    )
+
+
 def drill_rows(
     *,
     tenant: Tenant,
@@ -346,10 +385,16 @@ def drill_rows(
     question: str = "",
     rating: str = "",
     now: datetime | None = None,
+    journey: str = "",
+    stage: str = "",
 ):
     drill = DRILLS.get(metric)
     if drill is None:
         raise PeriodError(f"Unknown figure {metric!r}.")
+    if metric.startswith("stage_"):
+        return drill, drill_journey_stage(
+            tenant=tenant, metric=metric, period=period, journey=journey, stage=stage
+        )
     if metric == "answers":
         return drill, drill_answers(tenant=tenant, period=period, question=question, rating=rating)
     if metric == "feedback":  # about customers, like NPS: the ticket filters do not apply

@@ -198,6 +198,7 @@ def test_rollups_equal_the_direct_computation_on_random_data(new_york, member_fa
     period = Period(FIRST_DAY, NOW.date(), NEW_YORK)
     for dim, values in (
         ("channel", CHANNELS),
+        ("group", [0, *(g.pk for g in world["groups"])]),
         ("agent", [0, *(a.pk for a in world["agents"])]),
         ("tag", [t.pk for t in world["tags"]]),
     ):
