@@ -5,9 +5,9 @@ cost of the page. Rows are therefore cached one by one: all keys of a page are r
 ``get_many`` (one round trip), only the missing rows are loaded in full and rendered, and those are written back with
 one ``set_many``. A key names everything a row shows that can change without the ticket's
 ``updated_at`` moving (the SLA stage, the mood set by the analysis), plus the viewer (the row says
-"You" for one's own tickets; the check box depends on the role) and the time zone the dates are
-shown in. What still changes without touching the key (a customer or agent renaming themselves)
-is at most ``ROW_TTL`` seconds old.
+"You" for one's own tickets; the check box depends on the role) and the time zone and language
+the dates are shown in. What still changes without touching the key (a customer or agent
+renaming themselves) is at most ``ROW_TTL`` seconds old.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from django.core.cache import cache
 from django.db.models import Prefetch
 from django.template.loader import get_template
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.safestring import SafeString, mark_safe
 
 from helpdesk.accounts.models import User
@@ -44,6 +44,7 @@ def queue_row_keys(
             user.pk,
             int(can_work),
             timezone.get_current_timezone_name(),
+            translation.get_language(),  # month names (LocaleMiddleware)
         )
     )
     return [
@@ -109,6 +110,7 @@ def _fragment_key(kind: str, tenant: Tenant, ticket: Ticket, *parts) -> str:
             tenant.pk,
             ticket.pk,
             timezone.get_current_timezone_name(),
+            translation.get_language(),  # month and day names (LocaleMiddleware)
             *parts,
         )
     )

@@ -17,6 +17,7 @@ from helpdesk.realtime.groups import status_group
 from tests.factories.tickets import GroupFactory
 from tests.tickets.test_status_services import link_of, make_ticket
 from tickets import services
+from tickets.rendering import _fragment_key, queue_row_keys
 from tickets.services import status as status_service
 from tickets.services.escalation import ticket_escalate_and_route
 from tickets.services.status import STAGES, status_stage_label, status_watch_key
@@ -145,3 +146,17 @@ def test_the_page_tells_its_script_the_language_of_the_socket(client, tenant):
     )
     assert config["liveLanguage"] == "en"
     assert re.search(r'<div class="status-page" lang="de"[^>]*data-status-page>', html)
+
+
+def test_cached_html_is_kept_apart_per_language(tenant, agent):
+    """Agents' pages follow the browser's language too (Django's month names in dates): a row or
+    a fragment rendered for a German browser is never served to an English one."""
+    ticket = make_ticket(tenant)
+    keys = {}
+    for language in ("en", "de"):
+        with translation.override(language):
+            keys[language] = (
+                queue_row_keys(tenant=tenant, user=agent, tickets=[ticket], can_work=True),
+                _fragment_key("ticket-timeline", tenant, ticket, 1),
+            )
+    assert keys["en"][0] != keys["de"][0] and keys["en"][1] != keys["de"][1]
