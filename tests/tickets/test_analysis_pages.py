@@ -137,8 +137,21 @@ def test_corrections_are_one_click_buttons_not_hidden_in_a_closed_disclosure(ten
     assert marker.count("<form") == 6  # sentiment and the five signals
     for value in ("negative", "neutral", "positive"):
         assert f'name="value" value="{value}"' in marker
-    assert 'aria-label="urgency: it is not there"' in marker
-    assert 'aria-label="churn risk: it is there"' in marker
+    assert 'aria-label="urgency: it is not there"' in marker and "✕ urgency" in marker
+    assert 'aria-label="churn risk: it is there"' in marker and "+ churn risk" in marker
+    assert "is-undo" not in marker
+    services.analysis_correct(
+        tenant=tenant, actor=agent, message=message, field="urgency", corrected="absent"
+    )
+    with tenant_context(tenant):
+        marker = render_to_string(
+            "tickets/includes/message_analysis.html",
+            {"m": Message.objects.for_tenant(tenant).get(pk=message.pk), "can_work": True},
+            request=request,
+        )
+    # Once corrected, the signal's button undoes the correction (one click back).
+    assert 'aria-label="urgency: undo the correction"' in marker
+    assert 'name="value" value="present" title="Undo the correction' in marker
     assert 'tabindex="-1"' not in marker and " hidden" not in marker
 
 
