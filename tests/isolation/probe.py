@@ -112,3 +112,22 @@ def probe(
                     ):
                         leaks.append(Leak(method.upper(), url, response.status_code, "not refused"))
     return leaks
+
+
+def discover_ws_routes() -> list[Route]:
+    """Every WebSocket route the ASGI application serves (``helpdesk.realtime.routing``)."""
+    from helpdesk.realtime.routing import websocket_urlpatterns
+
+    routes: list[Route] = []
+
+    def walk(patterns: Iterable, prefix: str) -> None:
+        for entry in patterns:
+            text = prefix + str(entry.pattern)
+            if isinstance(entry, URLResolver):
+                walk(entry.url_patterns, text)
+            else:
+                params = tuple(m["name"] for m in PARAM.finditer(text))
+                routes.append(Route(text, params))
+
+    walk(websocket_urlpatterns, "/")
+    return routes
