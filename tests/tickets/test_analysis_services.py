@@ -326,7 +326,7 @@ def test_the_customer_sentiment_trend_follows_corrections(tenant, customer, agen
     with tenant_context(tenant):
         trend = customer_sentiment_trend(tenant=tenant, customer=customer)
     assert trend["first"] == 0.0 and trend["worst"] == 0.0  # the corrected label's score
-    assert 0 < trend["latest"] and trend["trend"] == round(trend["latest"], 4)
+    assert trend["latest"] > 0 and trend["trend"] == round(trend["latest"], 4)
     assert [p["messages"] for p in trend["points"]] == [2]
     assert trend["points"][0]["score"] == round(trend["latest"] / 2, 3)
 
