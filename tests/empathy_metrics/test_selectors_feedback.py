@@ -69,6 +69,7 @@ def test_managers_see_the_feedback_on_the_dashboard_and_behind_its_count(
     assert drill.context["page"].paginator.count == summary["count"]
     drill_html = drill.content.decode()
     assert "Where is the API page?" in drill_html and SENTINEL not in drill_html
+    assert "3</strong> pieces of feedback" in drill_html
     # like NPS, feedback is about customers: a ticket filter changes nothing
     filtered = client.get("/t/acme/dashboards/drill/?period=30d&metric=feedback&channel=email")
     assert filtered.context["page"].paginator.count == 3
