@@ -81,8 +81,9 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    # The language from Accept-Language (LANGUAGES below), for customer pages such as /status/.
-    "django.middleware.locale.LocaleMiddleware",
+    # Customers' pages in the language of Accept-Language (LANGUAGES below); staff pages in
+    # LANGUAGE_CODE (helpdesk/i18n.py).
+    "helpdesk.i18n.CustomerLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -265,8 +266,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # --- Internationalisation -----------------------------------------------------------------
 
 LANGUAGE_CODE = "en"
-# Languages a visitor can get (LocaleMiddleware reads Accept-Language); catalogues in locale/
-# (docs/operations.md, "Translations").
+# Languages a customer's page can be in (helpdesk.i18n reads Accept-Language there); catalogues
+# in locale/ (docs/operations.md, "Translations").
 LANGUAGES = [("en", "English"), ("de", "Deutsch")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("DJANGO_TIME_ZONE", default="UTC")

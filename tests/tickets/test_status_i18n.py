@@ -160,3 +160,12 @@ def test_cached_html_is_kept_apart_per_language(tenant, agent):
                 _fragment_key("ticket-timeline", tenant, ticket, 1),
             )
     assert keys["en"][0] != keys["de"][0] and keys["en"][1] != keys["de"][1]
+
+
+def test_staff_pages_stay_in_the_sites_language_whatever_the_browser_asks(client):
+    """The staff interface has no German catalogue: a German browser gets the sign-in page's
+    errors in English, not Django's own German ones inside an English page."""
+    response = client.post("/accounts/login/", {}, HTTP_ACCEPT_LANGUAGE=GERMAN)
+    html = response.content.decode()
+    assert response.status_code == 200 and "This field is required." in html
+    assert "Dieses Feld" not in html and response.get("Content-Language") != "de"
