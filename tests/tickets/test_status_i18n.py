@@ -149,8 +149,9 @@ def test_the_page_tells_its_script_the_language_of_the_socket(client, tenant):
 
 
 def test_cached_html_is_kept_apart_per_language(tenant, agent):
-    """Agents' pages follow the browser's language too (Django's month names in dates): a row or
-    a fragment rendered for a German browser is never served to an English one."""
+    """Cached rows and fragments carry the active language in their key (Django's month names in
+    dates): should staff pages follow the browser's language one day, a row rendered in German
+    is never served to an English page."""
     ticket = make_ticket(tenant)
     keys = {}
     for language in ("en", "de"):
