@@ -12,7 +12,7 @@ from helpdesk.tenancy.services import api_key_create
 from tests.factories.journeys import journey_make
 from tests.factories.tickets import CustomerFactory, TicketFactory
 from tests.fixtures.email.build_corpus import load
-from tests.isolation.probe import discover_tenant_routes, fill
+from tests.isolation.probe import discover_tenant_routes, fill, snapshot_of_tenant
 from tickets.models import Attachment
 from tickets.services.email_in import inbound_email_process, inbound_email_receive, mailbox_create
 from tickets.services.helpcenter import article_create
@@ -126,3 +126,39 @@ def test_unknown_tenant_is_a_404_page(client, agent):
     response = client.get("/t/does-not-exist/queue/")
     assert response.status_code == 404
     assert b"<html" in response.content
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_role_matrix_refuses_writes_to_pages_the_role_may_not_use(
+    client, tenant, member_factory, own_objects, role
+):
+    """POST to every page whose permission the role lacks: 403, and no row of the tenant moves."""
+    person = member_factory(tenant, role, f"{role}-writes@acme.test")
+    client.force_login(person)
+    before = snapshot_of_tenant(tenant)
+    problems = []
+    for route in PAGE_ROUTES:
+        url = page_url(route, own_objects)
+        if role_has_perm(role, required_perm(url)):
+            continue
+        response = client.post(url, {"body": "x", "name": "x", "role": "admin", "subject": "x"})
+        if response.status_code != 403:
+            problems.append((url, response.status_code))
+    assert problems == []
+    assert snapshot_of_tenant(tenant) == before
+
+
+def test_another_tenants_admin_gets_404_for_every_page_and_method(
+    client, tenant, other_admin, own_objects
+):
+    client.force_login(other_admin)
+    before = snapshot_of_tenant(tenant)
+    problems = []
+    for route in PAGE_ROUTES:
+        url = page_url(route, own_objects)
+        for method in ("get", "post"):
+            status = getattr(client, method)(url).status_code
+            if status != 404:
+                problems.append((method.upper(), url, status))
+    assert problems == []
+    assert snapshot_of_tenant(tenant) == before
