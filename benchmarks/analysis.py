@@ -5,9 +5,13 @@
     .venv/bin/python benchmarks/analysis.py analyser
 
     # 2. End to end with real workers: message stored (commit) -> analysis committed (what the
-    #    ticket page and the queue read). Starts its own Celery worker processes (queue of its own).
+    #    ticket page and the queue read) -> analysis visible on the ticket page (the "analysed"
+    #    notice naming the message arrives on an agent's open ticket-page WebSocket, served by one
+    #    uvicorn process on the Redis channel layer). Starts its own Celery worker processes
+    #    (queue of its own) and its own uvicorn.
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/helpdesk_analysis_bench \\
-    REDIS_URL=redis://127.0.0.1:6379/5 .venv/bin/python benchmarks/analysis.py pipeline
+    REDIS_URL=redis://127.0.0.1:6379/5 HELPDESK_DB_ASSUME_ROLE=helpdesk_app \\
+    .venv/bin/python benchmarks/analysis.py pipeline
 
     # 3. Re-analysis (analysis_reanalyse --enqueue) of N messages with 2 worker processes,
     #    extrapolated to 1,000,000 messages.
@@ -20,13 +24,16 @@ own ("bench-analysis") and, with ``HELPDESK_DB_ASSUME_ROLE=helpdesk_app``, runs 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
+import json
 import os
 import random
 import resource
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -281,11 +288,134 @@ def warm_up(tenant, customer, workers: int) -> None:
     sys.exit("the workers did not analyse the warm-up messages within 120 s")
 
 
+# --- the agent's ticket pages (WebSockets through a real uvicorn) --------------------------------
+
+
+def bench_agent_cookie(tenant) -> str:
+    """An agent of the bench tenant (created once), signed in: the Cookie header of its session."""
+    from django.test import Client
+
+    from helpdesk.accounts.models import User
+    from helpdesk.tenancy.models import Membership
+    from helpdesk.tenancy.policy import Role
+    from helpdesk.tenancy.services import membership_add
+
+    email = "agent@bench-analysis.test"
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        user = User.objects.create_user(email=email, password=None, full_name="Ana Bench")
+    if not Membership.objects.filter(tenant=tenant, user=user).exists():
+        membership_add(tenant=tenant, actor=None, email=email, role=Role.AGENT)
+    client = Client()
+    client.force_login(user)  # Django's login: a session row, as the login form makes
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
+class TicketPages:
+    """One agent's open ticket pages: a WebSocket per ticket (``/ws/t/<slug>/tickets/<n>/``),
+    read by an asyncio loop in a thread of its own, which notes when the "analysed" notice naming
+    each message (public id) arrives: ``time.perf_counter()``, the clock of the commits."""
+
+    def __init__(self, port: int, slug: str, cookie: str, numbers: list[int]) -> None:
+        self.port, self.slug, self.cookie = port, slug, cookie
+        self.seen: dict[str, float] = {}
+        self.notices = 0
+        self.lost: list[str] = []  # sockets that closed while the bench ran
+        self.changed = threading.Condition()
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.sockets = self.call(self._open_all(numbers), timeout=300)
+
+    def call(self, coroutine, timeout: float):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    async def _open_all(self, numbers: list[int]) -> list:
+        gate = asyncio.Semaphore(10)
+        return await asyncio.gather(*(self._open(number, gate) for number in numbers))
+
+    async def _open(self, number: int, gate: asyncio.Semaphore):
+        from websockets.asyncio.client import connect
+
+        async with gate:
+            socket = await connect(
+                f"ws://127.0.0.1:{self.port}/ws/t/{self.slug}/tickets/{number}/",
+                origin=f"http://127.0.0.1:{self.port}",
+                additional_headers={"Cookie": self.cookie},
+                proxy=None,
+                open_timeout=60,
+            )
+            while json.loads(await asyncio.wait_for(socket.recv(), 60))["type"] != "ready":
+                pass
+        asyncio.get_running_loop().create_task(self._read(number, socket))
+        return socket
+
+    async def _read(self, number: int, socket) -> None:
+        try:
+            async for text in socket:
+                arrived = time.perf_counter()
+                frame = json.loads(text)
+                if frame.get("type") != "analysed":
+                    continue
+                with self.changed:
+                    self.notices += 1
+                    for public_id in frame["messages"]:
+                        self.seen.setdefault(public_id, arrived)
+                    self.changed.notify_all()
+        except Exception as error:  # noted and reported: the bench goes on
+            self.lost.append(f"ticket {number}: {error!r}")
+        else:
+            self.lost.append(f"ticket {number}: closed by the server")
+
+    def wait(self, public_ids: set[str], timeout: float) -> dict[str, float]:
+        """Arrival times of those notices that came within ``timeout``."""
+        deadline = time.perf_counter() + timeout
+        with self.changed:
+            while not public_ids <= self.seen.keys():
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    break
+                self.changed.wait(left)
+            return {pid: self.seen[pid] for pid in public_ids if pid in self.seen}
+
+    def close(self) -> None:
+        async def close_all() -> None:
+            await asyncio.gather(*(s.close() for s in self.sockets), return_exceptions=True)
+
+        try:
+            self.call(close_all(), timeout=30)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)
+
+
+def latency_line(values: list[float], unit: str = "ms") -> str:
+    if not values:
+        return "none"
+    scale, fmt = (1000, ".0f") if unit == "ms" else (1, ".2f")
+    return ", ".join(
+        f"{name} {value * scale:{fmt}} {unit}"
+        for name, value in (
+            ("p50", percentile(values, 50)),
+            ("p99", percentile(values, 99)),
+            ("max", max(values)),
+        )
+    )
+
+
+def misses_line(expected: int, seen: int, lost: list[str]) -> str:
+    line = f"{seen}/{expected} seen, {expected - seen} missed"
+    if lost:
+        line += f"; {len(lost)} socket(s) closed: {'; '.join(lost[:3])}"
+    return line
+
+
 # --- 2. end to end ------------------------------------------------------------------------------
 
 
 def bench_pipeline(args) -> None:
     django_setup()
+    from chat_roundtrip import free_port, start_server
     from django.db import connection, transaction
 
     from helpdesk.tenancy.context import tenant_context
@@ -294,10 +424,14 @@ def bench_pipeline(args) -> None:
 
     tenant = bench_tenant()
     customer, _ = services.customer_get_or_create(tenant=tenant, email="bench@example.com")
+    cookie = bench_agent_cookie(tenant)
     texts = dev_texts()
     rng = random.Random(11)
-    workers = start_workers(args.workers)
+    port = free_port()
+    server = start_server(port, workers=1)  # helpdesk.asgi, the Redis channel layer, app role
+    workers, pages = [], None
     try:
+        workers = start_workers(args.workers)
         warm_up(tenant, customer, args.workers)
         # Messages land on 100 tickets (a conversation has a handful of messages, not 1,000).
         with services.analysis_deferred():
@@ -305,15 +439,18 @@ def bench_pipeline(args) -> None:
                 services.ticket_create(tenant=tenant, customer=customer, subject="Bench", body="hi")
                 for _ in range(100)
             ]
+        # The agent has every one of them open: a ticket page's WebSocket each.
+        pages = TicketPages(port, tenant.slug, cookie, [t.number for t in tickets])
+        missed_total = 0
 
-        def post(text: str) -> tuple[int, float]:
+        def post(text: str) -> tuple[int, str, float]:
             committed = {}
             with transaction.atomic():
                 message = services.message_create(
                     tenant=tenant, ticket=rng.choice(tickets), body=text, author_customer=customer
                 )
                 transaction.on_commit(lambda: committed.setdefault("t", time.perf_counter()))
-            return message.pk, committed["t"]
+            return message.pk, str(message.public_id), committed["t"]
 
         def wait_for(ids: set[int], starts: dict[int, float], timeout: float) -> dict[int, float]:
             seen: dict[int, float] = {}
@@ -330,28 +467,37 @@ def bench_pipeline(args) -> None:
             return seen
 
         # light load: one message at a time, a pause between
-        latencies = []
+        latencies, visible = [], []
         for _ in range(args.messages):
-            pk, started = post(rng.choice(texts))
+            pk, public_id, started = post(rng.choice(texts))
             latencies.extend(wait_for({pk}, {pk: started}, 30).values())
+            visible.extend(t - started for t in pages.wait({public_id}, 30).values())
             time.sleep(args.pause)
         connection.close()
+        missed_total += args.messages - len(visible)
         print(
-            f"light load ({args.messages} messages, one at a time, {args.workers} worker "
-            f"process(es)): stored -> analysis committed p50 {percentile(latencies, 50) * 1000:.0f} ms, "
-            f"p99 {percentile(latencies, 99) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms"
+            f"light load ({args.messages} messages, one at a time, {args.pause * 1000:.0f} ms "
+            f"apart, {args.workers} worker process(es)):\n"
+            f"  stored -> analysis committed: {latency_line(latencies)} "
+            f"({len(latencies)}/{args.messages} analysed)\n"
+            f"  stored -> visible on the ticket page: {latency_line(visible)} "
+            f"({misses_line(args.messages, len(visible), pages.lost)})",
+            flush=True,
         )
         # burst: N messages as fast as one client can store them, while a second thread (its
-        # own database connection) watches for the analyses as they are committed
-        import threading
-
+        # own database connection) watches for the analyses as they are committed and the pages'
+        # thread notes the notices as they arrive
         starts: dict[int, float] = {}
+        public_ids: dict[str, float] = {}
         found: dict[int, float] = {}
         storing = threading.Event()
         storing.set()
 
         def watch() -> None:
-            while storing.is_set() or len(found) < len(starts):
+            deadline = time.perf_counter() + 600
+            while (storing.is_set() or len(found) < len(starts)) and (
+                time.perf_counter() < deadline
+            ):
                 waiting = [pk for pk in list(starts) if pk not in found]
                 if waiting:
                     with tenant_context(tenant):
@@ -368,23 +514,46 @@ def bench_pipeline(args) -> None:
         burst_started = time.perf_counter()
         watcher.start()
         for _ in range(args.burst):
-            pk, started = post(rng.choice(texts))
+            pk, public_id, started = post(rng.choice(texts))
             starts[pk] = started
+            public_ids[public_id] = started
         stored = time.perf_counter() - burst_started
         storing.clear()
-        watcher.join(timeout=600)
+        watcher.join(timeout=610)
+        arrived = pages.wait(set(public_ids), max(30, 610 - (time.perf_counter() - burst_started)))
         seen = {pk: found[pk] - starts[pk] for pk in found}
-        total = max(found.values()) - burst_started
         burst = list(seen.values())
+        burst_visible = [arrived[pid] - public_ids[pid] for pid in arrived]
+        missed_total += args.burst - len(arrived)
+        if found:
+            total = max(found.values()) - burst_started
+            summary = f"all analysed after {total:.1f} s ({len(seen) / total:.0f} msg/s)"
+        else:
+            summary = "nothing analysed"
+        if arrived:
+            summary += f", all visible after {max(arrived.values()) - burst_started:.1f} s"
         print(
-            f"burst of {args.burst} (stored in {stored:.1f} s): all analysed after {total:.1f} s "
-            f"({len(seen) / total:.0f} msg/s), latency p50 {percentile(burst, 50):.2f} s, "
-            f"p99 {percentile(burst, 99):.2f} s"
+            f"burst of {args.burst} (stored in {stored:.1f} s): {summary}\n"
+            f"  stored -> analysis committed: {latency_line(burst, 's')} "
+            f"({len(burst)}/{args.burst} analysed)\n"
+            f"  stored -> visible on the ticket page: {latency_line(burst_visible, 's')} "
+            f"({misses_line(args.burst, len(arrived), pages.lost)})",
+            flush=True,
         )
         sizes = worker_rss(workers)
         print(f"worker pool processes RSS/peak/PSS: {', '.join(sizes)} MB")
+        print(
+            f"notices received: {pages.notices} on {len(tickets)} open ticket pages; load average "
+            f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end"
+        )
     finally:
+        if pages is not None:
+            pages.close()
         stop_workers(workers)
+        server.terminate()
+        server.wait(timeout=20)
+    if missed_total:
+        sys.exit(f"{missed_total} message(s) never became visible on their ticket page")
 
 
 # --- 3. re-analysis -----------------------------------------------------------------------------
