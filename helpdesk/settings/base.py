@@ -177,8 +177,16 @@ if REDIS_URL:
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             # redis-py's default 5 s socket timeout equals channels-redis's 5 s blocking pop: an
             # idle socket's consumer would die of "Timeout reading". Give the pop room.
+            # redis-py 7+ caps a pool at 100 connections and raises past that; one ASGI process
+            # holds hundreds of pages, and a hundred closing at once send at the same moment.
             "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 30,
+                        "max_connections": env.int("HELPDESK_CHANNEL_LAYER_CONNECTIONS", 2000),
+                    }
+                ],
                 "prefix": f"{HELPDESK_KEY_PREFIX}:asgi",
             },
         }
