@@ -23,10 +23,9 @@ from django.http import HttpResponse, StreamingHttpResponse
 
 from empathy_metrics.facts import (
     ESCALATED_TO_TIER,
+    analysis_as_corrected,
     comment_analysis,
     corrections_of,
-    effective_analysis,
-    present_signals,
     ticket_scope,
     whole_minutes,
 )
@@ -460,12 +459,7 @@ def _message_rows(tenant: Tenant, rows: list) -> list[dict]:
     found = []
     for a in rows:
         corrected = corrections.get(a.message_id) if a.is_supported_language else None
-        if a.is_supported_language:
-            label, score, signals = effective_analysis(
-                a.sentiment_label, a.sentiment_score, a.signals, corrected
-            )
-        else:
-            label, score, signals = "", None, present_signals(a.signals)
+        label, score, signals = analysis_as_corrected(a, corrections)
         found.append(
             {
                 "analysis": a,

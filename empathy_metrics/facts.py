@@ -378,6 +378,22 @@ def effective_analysis(
     return label, score, tuple(sorted(present))
 
 
+def analysis_as_corrected(
+    analysis: MessageAnalysis, corrections: Corrections
+) -> tuple[str, float | None, tuple[str, ...]]:
+    """``effective_analysis`` of one stored analysis with the agents' corrections of its message
+    (from ``corrections_of``). A message in an unsupported language has no label or score, only
+    the signals found in it, and no corrections apply."""
+    if not analysis.is_supported_language:
+        return "", None, present_signals(analysis.signals)
+    return effective_analysis(
+        analysis.sentiment_label,
+        analysis.sentiment_score,
+        analysis.signals,
+        corrections.get(analysis.message_id),
+    )
+
+
 def message_facts(
     *, tenant: Tenant, start_at: datetime, end_at: datetime, tz: ZoneInfo
 ) -> list[MessageFact]:

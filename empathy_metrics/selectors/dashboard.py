@@ -14,7 +14,7 @@ from datetime import datetime
 from django.db.models import Q
 
 from empathy_metrics.definitions import common_note, definitions_for
-from empathy_metrics.facts import corrections_of, effective_analysis, message_scope, present_signals
+from empathy_metrics.facts import analysis_as_corrected, corrections_of, message_scope
 from empathy_metrics.periods import Bucket, Filters, Period
 from empathy_metrics.selectors.drilldown import corrected_message_count
 from empathy_metrics.selectors.feedback import feedback_summary
@@ -440,16 +440,7 @@ def signal_examples(
                 )
                 corrections = corrections_of(tenant, [a.message_id for a in candidates])
                 for analysis in candidates:
-                    if analysis.is_supported_language:
-                        present = effective_analysis(
-                            analysis.sentiment_label,
-                            analysis.sentiment_score,
-                            analysis.signals,
-                            corrections.get(analysis.message_id),
-                        )[2]
-                    else:
-                        present = present_signals(analysis.signals)
-                    if name in present:
+                    if name in analysis_as_corrected(analysis, corrections)[2]:
                         value = (analysis.signals or {}).get(name)
                         examples.append(
                             {

@@ -24,12 +24,11 @@ from django.db.models import Q
 from empathy_metrics.facts import (
     SIGNAL_THRESHOLD,
     SURVEY_ANALYSIS_KEY,
+    analysis_as_corrected,
     clean_keywords,
     comment_analysis,
     corrections_of,
-    effective_analysis,
     message_scope,
-    present_signals,
 )
 from empathy_metrics.models import SurveyKind, SurveyResponse
 from empathy_metrics.periods import Filters, Period, local_day, week_start, zone
@@ -101,12 +100,7 @@ def _theme_messages(tenant: Tenant, period: Period, *, label: str, signal: str) 
             return
         corrections = corrections_of(tenant, [a.message_id for a in chunk])
         for a in chunk:
-            if a.is_supported_language:
-                found, _score, present = effective_analysis(
-                    a.sentiment_label, a.sentiment_score, a.signals, corrections.get(a.message_id)
-                )
-            else:
-                found, present = "", present_signals(a.signals)
+            found, _score, present = analysis_as_corrected(a, corrections)
             if (label and found != label) or (signal and signal not in present):
                 continue
             yield a.message_created_at, clean_keywords(a.keywords), a

@@ -18,11 +18,10 @@ from empathy_metrics.facts import (
     NPS_DETRACTOR_MAX,
     NPS_PROMOTER_MIN,
     SOLVED_STATUSES,
+    analysis_as_corrected,
     clean_keywords,
     corrections_of,
-    effective_analysis,
     message_scope,
-    present_signals,
     ticket_scope,
 )
 from empathy_metrics.models import CustomerActivitySpan, SurveyKind, SurveyResponse
@@ -268,16 +267,7 @@ def drill_messages(
         corrections = corrections_of(tenant, [a.message_id for a in candidates])
         found = []
         for a in candidates:
-            if a.is_supported_language:
-                present = effective_analysis(
-                    a.sentiment_label,
-                    a.sentiment_score,
-                    a.signals,
-                    corrections.get(a.message_id),
-                )[2]
-            else:
-                present = present_signals(a.signals)
-            if wanted in present:
+            if wanted in analysis_as_corrected(a, corrections)[2]:
                 found.append(a)
         return found
     if metric == "keyword":
