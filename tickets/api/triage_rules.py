@@ -102,12 +102,16 @@ class TriageRuleDetailApi(_TriageRuleApi):
     """Read, change (any of name, conditions, actions, is_active, position) or delete a rule.
     A changed rule keeps its id, so it does not act again on a message it already acted on."""
 
-    class InputSerializer(serializers.Serializer):
+    # Named apart from other detail views' InputSerializer: the schema's component names
+    # ("PatchedTriageRulePatchRequest") must not collide with the webhooks' (drf_spectacular.W001).
+    class TriageRulePatchSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100, required=False)
         conditions = serializers.JSONField(required=False)
         actions = serializers.JSONField(required=False)
         is_active = serializers.BooleanField(required=False)
         position = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False)
+
+    InputSerializer = TriageRulePatchSerializer
 
     def get(self, request, tenant_slug: str, rule_id: int):
         return Response(TriageRuleOutputSerializer(self.get_object()).data)
