@@ -228,6 +228,61 @@ def test_round_six_rules_keep_their_precision(text, signal):
     assert signal not in signals_of(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "signal"),
+    [
+        # frustration: understatement, wry disbelief, rhetorical questions, repeating oneself,
+        # a closing verdict of praise, an echo, quoted claims, sarcastic thanks
+        ("Not exactly thrilled that the sofa is now three weeks late.", "frustration"),
+        ("My meter reading was ignored again. Colour me surprised.", "frustration"),
+        ("Do you not keep notes on these calls?", "frustration"),
+        ("As I said in my last two emails, the router is already reset.", "frustration"),
+        ("The update wiped my playlists again. Superb.", "frustration"),
+        ("Two weeks to reply to a one-line question. Two weeks.", "frustration"),
+        ('The "express" courier took nine days to get here.', "frustration"),
+        ('Thanks for the "quick" fix that broke the login.', "frustration"),
+        ("Really appreciate being billed for a month I cancelled.", "frustration"),
+        ("Wow, 40 minutes of hold music and then the line dropped.", "frustration"),
+        # confusion: not following, asking the way, asking where in the product
+        ("I don't follow the new invoice layout at all.", "confusion"),
+        ("The setup wizard lost me at the DNS step.", "confusion"),
+        ("What's the procedure to add a second user?", "confusion"),
+        ("Where does the dashboard show last month's usage?", "confusion"),
+        ("Data retention rules are a complete mystery to me.", "confusion"),
+        ("How does the referral scheme work for teams?", "confusion"),
+        # urgency: a long wait with a need now
+        ("It's been six days and I need the laptop for my exam tomorrow.", "urgency"),
+    ],
+)
+def test_round_eight_phrasings_are_found(text, signal):
+    assert signal in signals_of(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "signal"),
+    [
+        # a time or a date in a plain request is not urgency; a wait alone is not either
+        ("Could the technician come in the afternoon instead?", "urgency"),
+        ("Please move Friday's call to 3pm.", "urgency"),
+        ("Best time to reach me: evenings.", "urgency"),
+        ("It's been six days. Any news on my refund?", "urgency"),
+        ("Thanks for the quick help, everything is fine now.", "urgency"),
+        # praise that is praise
+        ("Great, it arrived in two days!", "frustration"),
+        ("Lovely, the engineer fixed it in ten minutes.", "frustration"),
+        ("Thanks for that, the link worked.", "frustration"),
+        ('Does the "unlimited" plan include calls abroad?', "frustration"),
+        # leaving, or speechless, is not confusion; a status question is not confusion
+        ("Well, you've lost me as a customer.", "confusion"),
+        ("I'm lost for words at this invoice.", "confusion"),
+        ("Where is my parcel? It was due on Monday.", "confusion"),
+        ("Is there a way to export contacts to CSV?", "confusion"),
+    ],
+)
+def test_round_eight_rules_keep_their_precision(text, signal):
+    assert signal not in signals_of(text)
+
+
 def test_vetoed_signals_are_the_ones_the_text_rules_out():
     _signals, vetoed = detect_signals_detail(prepare("No rush, and I'm not cancelling."))
     assert {"urgency", "churn_risk"} <= vetoed

@@ -227,6 +227,14 @@ CUES: dict[str, list[Cue]] = {
             False,
         ),
         (r"\b(" + NUM + r")\b[^.!?\n]*[.!?]+\s+\1\s*[.!]", 0.9, False),  # "Eleven days. Eleven."
+        # Round 8: the same for any few words said again as the last sentence ("A week to
+        # answer. A week.", "Not once has... Not once.", "Really appreciate... Really.").
+        (
+            r"(?:^|[.!?]\s+)((?!thanks?\b|thank you\b|regards\b|cheers\b|hi\b|hello\b)[a-z]+(?: "
+            r"[a-z]+)?)\b[^\n]{3,}?[.!?]+\s+\1\s*[.!]*\s*$",
+            0.9,
+            False,
+        ),
         # Round 7 (round 6's misses and the round-7 development file, now development data):
         # exasperation said without an anger word: being made to repeat oneself, talking to
         # nobody, time or money thrown away, patience gone, a reply demanded, mock
@@ -252,9 +260,57 @@ CUES: dict[str, list[Cue]] = {
             0.9,
             False,
         ),
+        # Round 8 (round 7's misses, now development data): understatement ("not thrilled",
+        # "can't say I enjoyed"), disbelief said wryly ("lost for words", "colour me shocked"),
+        # passive-aggressive advice ("maybe check your own records", "could have said that on
+        # day one"), rhetorical questions about the company ("do you not write anything down",
+        # "why even have", "who signs off on"), being made to repeat oneself ("as I said",
+        # "same answer as", "four separate people", "not once"), time thrown away ("wasted
+        # hours"), a wish scaled down to the minimum ("I didn't expect miracles, just", "I
+        # don't want another voucher, I want"), and a few anger words.
+        (
+            r"\b(?:not|hardly|never) (?:(?:exactly|remotely|at all|overly|too) )?(?:thrilled|"
+            r"impressed|amused|best pleased)\b|\bcan'?t say i (?:enjoyed|loved|liked|appreciated)"
+            r"\b|\blost for words\b|\bspeechless\b|\bcolou?r me (?:shocked|surprised|amazed)\b|"
+            r"\bwhat a (?:surprise|shock)\b|\bgo figure\b|\bgood riddance\b|\byou could have "
+            r"fooled me\b|\bcould have (?:said|told (?:me|us)) (?:that|this|so)\b|\bmaybe (?:check|"
+            r"read|try|look at|ask) your own\b|\b(?:shambolic|shambles|farce|amateurish|clowns?|"
+            r"circus|unprofessional|scandalous|woeful|dire)\b|\bgood grief\b",
+            1.0,
+            False,
+        ),
+        (
+            r"\bare you (?:actually|ever|even|really) going to\b|\bright,? that'?s it\s*[.!]|\b(?:you'?ve|"
+            r"you have) (?:somehow |actually |now )?managed to\b|\b(?:spent|wasted|lost) (?:my|our|"
+            r"the) (?:whole|entire) \w+|\bapparently\b[^.!?\n]{0,60}\bmeans\b|\b(?:please )?stop "
+            r"(?:closing|marking|emailing|calling|chasing)\b|\b" + NUM + r" \w+ of (?:nothing|"
+            r"silence|excuses|waffle|hold music)\b|"
+            r"\bdo you (?:not|people not|guys not) \w+\b[^.!?\n]{0,30}\?|\bwhy (?:even|must|does "
+            r"every|do i (?:even )?bother|would anyone)\b|\b(?:not sure|no idea|wonder) why i "
+            r"(?:even )?bother\b|\bwho (?:signs off|signed off|came up with|decided|tests?) "
+            r"(?:on )?(?:these|this|that)\b|\bfor whom(?:,)? exactly\b",
+            0.9,
+            False,
+        ),
+        (
+            r"\bas i (?:said|mentioned|explained|told you|wrote)\b|\bsame (?:answer|reply|response|"
+            r"email|script|excuse|message) as\b|\balready (?:read|tried|done|explained|sent|"
+            r"given)\b[^.!?\n]{0,30}\b(?:twice|times|again)\b|\b(?:" + NUM + r") (?:separate|"
+            r"different) (?:people|agents|advisers|advisors|departments)\b|\b(?:" + NUM + r") "
+            r"consecutive\b|\bnot once\b|\bevery\.? single\.? (?:one|time)\b|\bwasted "
+            r"(?:\w+ ){0,2}(?:hours|days|evenings?|afternoons?|mornings?|my time)\b",
+            0.9,
+            False,
+        ),
+        (
+            r"\b(?:didn'?t|did not|don'?t|do not) (?:expect|want|need|ask for) (?:miracles|much|"
+            r"the moon|a lot|another \w+(?: \w+)?)\s*[,;]\s*(?:just|i want|i need|only)\b",
+            1.0,
+            False,
+        ),
     ),
     "confusion": _cues(
-        (r"\bconfus(?:ed|ing|ion)\b", 1.0),
+        (r"\bconfus(?:e|es|ed|ing|ion)\b", 1.0),
         (r"\bunclear\b|\bnot clear\b", 1.0),
         (
             r"\bmakes? no sense\b|\b(?:doesn't|does not|don't|didn't|dont|doesnt) make (?:any )?sense\b",
@@ -280,15 +336,20 @@ CUES: dict[str, list[Cue]] = {
         ),
         (r"\bi (?:don't|dont|do not) get (?:it|this|that|how|why|what)\b", 1.0, False),
         (r"\bcan'?t (?:figure|work) out\b|\bcannot figure out\b|\bfigure out how\b", 1.0, False),
-        (r"\bnot sure (?:how|what|where|which|why|if|whether|i understand)\b", 0.9, False),
-        (r"\b(?:i'?m|i am|a bit|totally|completely|so) lost\b", 1.0),
+        (
+            r"\bnot sure (?:how|what|where|which|why(?! i (?:even )?bother)|if|whether|i understand)\b",
+            0.9,
+            False,
+        ),
+        (r"\b(?:i'?m|i am|a bit|totally|completely|so) lost\b(?! for words)", 1.0),
         (r"\bwhere (?:do|can|should) (?:i|we)\b", 1.0, False),
         (
             r"\bhow (?:do|can|should) (?:i|we)\b|\bhow am i supposed\b|\bwhat am i supposed\b",
             1.0,
             False,
         ),
-        (r"\bhow (?:do i|to) even\b|\bhow (?:does|do) .{1,40}\bwork\b", 0.5, False),
+        (r"\bhow (?:do i|to) even\b", 0.5, False),
+        (r"\bhow (?:does|do|would|will) .{1,40}\bwork\b", 1.0, False),
         (
             r"\bwhere (?:did|has) .{1,30} go\b|\bwhere is the .{0,20}(?:button|option|setting|section|link|tab)\b",
             1.0,
@@ -347,6 +408,48 @@ CUES: dict[str, list[Cue]] = {
             0.6,
             False,
         ),
+        # Round 8 (round 7's misses, now development data): not following ("I don't follow",
+        # "lost me at", "clueless", "haven't a clue", "a mystery to me"); asking for the way
+        # ("what's the procedure", "what's the way to", "is there a trick", "what do I need to
+        # do", "what happens now"); asking where something is in the product ("where does the
+        # app show", "in which part of the portal", "which of the two codes"), but not where an
+        # order or a refund is (that is a status question); the documentation silent.
+        (
+            r"\b(?:don'?t|do not|doesn'?t|can'?t|cannot) (?:quite )?follow\b|\blost me (?:at|on|with|"
+            r"when|after|around|by)\b|"
+            r"\bclueless\b|\b(?:haven'?t|have not|hasn'?t) (?:got )?(?:a|the (?:faintest|"
+            r"foggiest|slightest)) (?:clue|idea)\b|\b(?:a|an|complete|total) (?:mystery|enigma)"
+            r"\b|\bmystif\w+|\bbeats me\b|\b(?:nobody|no one) (?:here )?(?:understands|knows "
+            r"(?:how|what|where))\b",
+            1.0,
+            False,
+        ),
+        (
+            r"\bwhat(?:'s| is| are) the (?:process|procedure|steps?|way|right way|correct way|"
+            r"proper way) (?:to|for)\b|\bwhat(?:'s| is) the (?:procedure|process)\s*\?|\bis "
+            r"there a (?:trick|knack|guide|tutorial|video|walkthrough)\b|\bwhat (?:should|must) "
+            r"(?:i|we) (?:need to )?(?:do|type|enter|put|choose|select|pick|fill)\b|\bwhat "
+            r"should go (?:in|into)\b|\bwhat happens (?:now|next)\s*\?|\bwhat should i do with\b",
+            1.0,
+            False,
+        ),
+        (
+            r"\bwhere(?:'s| is| are| does| do| would| can| should)\b(?! (?:my|our|your) (?:order|"
+            r"parcel|package|refund|money|delivery|engineer|driver|technician|replacement|"
+            r"courier|reply|answer|invoice)\b)[^.!?\n]{2,60}\?|\bin which (?:part|section|menu|"
+            r"tab|screen|page|bit)\b|\bwhich of (?:the|these|those) (?:two|three|\w+s)\b[^.!?\n]"
+            r"{0,40}\?",
+            0.9,
+            False,
+        ),
+        (
+            r"\b(?:manual|guide|instructions|docs|documentation|help page|faq|page|website|email|"
+            r"letter) (?:doesn'?t|does not|didn'?t|did not|never) (?:say|explain|mention|tell)\b|"
+            r"\bstuck (?:at|on) (?:the )?(?:\w+ )?(?:step|stage|screen|page|part)\b|\b(?:can'?t|"
+            r"cannot) (?:see|find) (?:the|an|any) (?:option|button|setting|link|menu|tab|field)\b",
+            0.6,
+            False,
+        ),
     ),
     "urgency": _cues(
         (r"\burgent(?:ly)?\b|\basap\b|\ba\.s\.a\.p\.?|\bemergency\b|\bcritical\b", 1.0),
@@ -375,7 +478,8 @@ CUES: dict[str, list[Cue]] = {
         ),
         (r"\bbeen waiting\b", 0.5, False),
         (
-            r"\b(?:need|want|fix|send|give|help|answer|call)\b[^.!?]{0,30}?\bnow\b",
+            r"\b(?:need|want|fix|send|give|help|answer|call)\b[^.!?]{0,30}?(?<!fine )(?<!great )"
+            r"(?<!working )(?<!works )(?<!ok )(?<!okay )(?<!good )(?<!perfect )(?<!sorted )\bnow\b",
             0.8,
             False,
         ),
@@ -392,7 +496,7 @@ CUES: dict[str, list[Cue]] = {
             + r" (?:days|weeks|hours)\b|\bafter "
             + NUM
             + r" (?:days|weeks)\b",
-            0.7,
+            0.4,
             False,
         ),
         (r"\b" + NUM + r" (?:days|weeks) (?:and|later|now|since)\b", 0.4, False),
@@ -860,7 +964,15 @@ _PRAISE_OPENER = re.compile(
     r"(?:^|[.!?]\s+)(?:oh,? )?(?:great|brilliant|fantastic|wonderful|perfect|lovely|just great|"
     r"nice|super|awesome|classy|stellar|typical|marvellous|superb|splendid|top marks|good to "
     r"know|real(?:ly)? smooth|very efficient|cool(?:,? cool)*|wow|fabulous|delightful|just "
-    r"super|top notch|generous|impressive|full marks|ah yes|oh wonderful|perfect timing)\s*[,.!:]"
+    r"super|top notch|generous|impressive|full marks|ah yes|oh wonderful|perfect timing|"
+    r"incredible|just brilliant|just lovely|just perfect|oh good|oh joy|congratulations|bravo|"
+    r"outstanding|terrific|genius)\s*[,.!:]"
+    # Round 8: a closing verdict of praise ("... Incredible.", "Stellar work.", "Classy.",
+    # "Brilliant engineering.", "Very speedy.", "Impressive, in a way.").
+    r"|(?:^|[.!?]\s+)(?:very |really |just |truly |simply )?(?:incredible|brilliant|stellar|"
+    r"classy|marvellous|fantastic|lovely|wonderful|superb|splendid|impressive|amazing|"
+    r"excellent|outstanding|terrific|speedy|genius|bravo|fabulous|delightful|great|perfect)"
+    r"(?:,? (?:\w+ )?\w+)?\s*[.!]*\s*$"
     r"|(?:^|[.!?]\s+)cool(?:,? cool)+\b"
     r"|\b(?:amazing|fantastic|brilliant|great|excellent|stellar|top|fine|wonderful) "
     r"(?:work|job|service|design|support)\b[,.!]*\s*(?:really|guys|team|everyone|again)?\s*[.!]",
@@ -879,27 +991,43 @@ _MOCK_PRAISE = re.compile(
     re.IGNORECASE,
 )
 _SCARE_QUOTES = re.compile(r"[\"\u201c][^\"\u201d\n]{2,40}[\"\u201d]")
+# Round 8: the company's own word for its quality or a status, in quotes, said of a problem
+# ('the "helpful" guide', '"delivered" my foot', 'a new "glitch"', '"priority support"').
+_QUOTED_CLAIM = re.compile(
+    r"[\"\u201c](?:helpful|speedy|express|free|priority|premium|delivered|resolved|fixed|quick|"
+    r"fast|easy|simple|instant|guaranteed|cancel anytime|final|glitch|improvement|next[- ]day|"
+    r"24/7|expert)\b[^\"\u201d\n]{0,30}[\"\u201d]",
+    re.IGNORECASE,
+)
 _PROBLEM = re.compile(
     r"\b(?:again|crash\w*|broke\w*|lost|los(?:e|ing)|wrong|fail\w*|never|nobody|no one|late|"
     r"still|missing|deleted|wiped|charged|delay\w*|logs? (?:me|us) out|error\w*|nothing|"
     r"ignor\w*|useless|waiting|another|twice|longer|damage\w*|silence|hung up|cancel+ed|"
     r"rejected|refused|queue|on hold|blam\w*|wrong|smashed|vanish\w*|fees?|price|late|"
-    r"buffering|maintenance|broken|down|more|less|fewer|zero|no record|ruined|another)\b",
+    r"buffering|maintenance|broken|down|more|less|fewer|zero|no record|ruined|another|"
+    r"hold|same|cracked|hike|kicked out|disconnect\w*|misplac\w*|mess|404|not a single|glitch|"
+    r"on the doorstep|in the rain|twice|(?:an?|one|\d+|two|three|four|five|six|seven|eight|nine|"
+    r"ten|twelve|several) (?:minutes?|hours?|days?|weeks?|months?) (?:of|on hold|later|to "
+    r"(?:answer|reply|respond|get|be told|hear)))\b",
     re.IGNORECASE,
 )
 _RESOLVED = re.compile(
     r"\b(?:works?|working) (?:now|again|fine|great|perfectly)\b|\b(?:fixed|resolved|solved|"
-    r"sorted)\b(?! (?:it|this)\b)|\bthank(?:s| you) (?:for|so|very)\b|\bappreciat",
+    r"sorted)\b(?! (?:it|this)\b)|\b(?:fixed|sorted|solved) (?:it|this) (?:in|within|quickly|"
+    r"fast|straight)\b|\bthank(?:s| you) (?:for|so|very)\b|\bappreciat",
     re.IGNORECASE,
 )
 # Thanks or praise for something that went wrong ("Thanks a lot for charging me twice", "Great
 # job losing my parcel", "Yeah thanks, the solution was a link to the FAQ"): frustration, and
 # no gratitude (round 6, from round 5's misses).
 _SARCASTIC_THANKS = re.compile(
+    r"\b(?:thanks|thank you|cheers) for the [\"\u201c][\w -]{2,20}[\"\u201d]|\b(?:appreciate|"
+    r"love|enjoy(?:ed)?) being (?:charged|told|sent|ignored|kept|left|passed|asked|put|billed|"
+    r"cut|hung)\b|\b(?:appreciate|thanks for|thank you for) (?:the|your) \w+,? i guess\b|"
     r"\b(?:appreciate|(?:really |so )?grateful) (?:the|that)\b[^.!?\n]{0,60}\b(?:never|nobody|no "
     r"one)\b|\b(?:thanks|cheers) for the [\w-]+ (?:queue|wait|hold)\b|"
     r"\b(?:thanks|thank you|cheers|appreciate (?:you|it)|great job|good job|nice work|great "
-    r"work|well done)(?: \w+){0,2}? (?:for )?(?:(?:double-?)?charging (?:me|us) (?:twice|again|"
+    r"work|well done)(?: \w+){0,3}? (?:for )?(?:(?:double-?)?charging (?:me|us) (?:twice|again|"
     r"double)|overcharging|deleting|losing|ignoring|wasting|breaking|leaving (?:me|us)|keeping "
     r"(?:me|us) waiting|making (?:me|us) wait|hanging up|sending (?:me |us )?the wrong|nothing|"
     r"finally (?:replying|answering|getting back)|misplacing|forgetting|putting (?:me|us) on "
@@ -912,7 +1040,8 @@ _SARCASTIC_THANKS = re.compile(
 # with a problem word in the message.
 _IRONIC_THANKS = re.compile(
     r"^\s*(?:yeah|yep|oh|wow),? (?:thanks|cheers)\b|\breally appreciate it\s*[.!]*\s*$|"
-    r"\b(?:cheers|thanks) for the [\"'\u201c](?:help|support|fix|solution)",
+    r"\b(?:cheers|thanks) for the [\"'\u201c](?:help|support|fix|solution)|"
+    r"\b(?:thanks|cheers|thank you) for that\s*[.!]*\s*$",
     re.IGNORECASE,
 )
 _EMPHASIS = re.compile(r"(?-i:\b(?:NOW|TODAY|NOT)\b)")
@@ -924,6 +1053,8 @@ def _sarcastic(text: str) -> bool:
     if _RESOLVED.search(text):
         return False
     if _PRAISE_OPENER.search(text) and _PROBLEM.search(text):
+        return True
+    if _QUOTED_CLAIM.search(text) and _PROBLEM.search(text):
         return True
     # Mock praise: with a problem word, a negation ("no actual guarantee") or the company's own
     # words in scare quotes ("noted", "discount").

@@ -9,17 +9,14 @@ Python, no Django.
 Data:
 - ``../shared/data/sentiment/dev.csv`` (or HELPDESK_SENTIMENT_DEV): 7,908 tweets and review
   snippets with 3-class labels (see its README);
-- ``data/raw/*.txt``: 1,455 hand-written, hand-labelled support messages (sentiment and the five
-  signals on each), development data. The first 529 (``01``-``08``) were written before any model
-  or rule; a fixed 30% of them (by a hash of the text, ``split == "test"``) was the first test
-  split, reported once and then read. ``10_second_round.txt`` (151) was the second held-out set,
-  ``11_final_round.txt`` (121) the third, ``12_fourth_round.txt`` (314, plus 12 in other
-  languages, skipped here) the fourth and ``13_fifth_round.txt`` (340, plus 6) the fifth, each
-  reported once and then read;
-- ``data/heldout/*.txt``: the round-6 set (``04_sixth_round.txt``, 374 messages plus 6 in other
-  languages), written after ``13_fifth_round.txt`` had been evaluated and before the rules and
-  model were revised on the development data; never used to fit or tune anything: the held-out
-  figures come from here (see data/README.md).
+- ``data/raw/*.txt``: 2,370 hand-written, hand-labelled support messages (sentiment and the five
+  signals on each), development data: rounds 1-7, each held-out set reported once and then read
+  (``raw/16_seventh_round.txt`` is round 7), plus the development file ``15_seventh_round_dev``;
+  lines labelled ``xx`` (other languages) are skipped here;
+- ``data/heldout/*.txt``: the round-8 set (``06_eighth_round.txt``, 482 messages plus 6 in other
+  languages), written by a reader who had not seen the rules and committed before any round-8
+  change; never used to fit or tune anything: the held-out figures come from here (see
+  data/README.md).
 """
 
 from __future__ import annotations
@@ -65,7 +62,7 @@ TEST_SHARE = 3  # out of 10
 SUPPORT_WEIGHT = 6.0
 L2 = 1e-2
 STEPS = 400
-VERSION = "minilm-vader-head-5"
+VERSION = "minilm-vader-head-6"
 # The signal head: L2 chosen by cross-validation inside the support set (``SIGNAL_L2S``); each
 # signal's threshold is the lowest at which the head alone, out of fold, is right at least
 # ``SIGNAL_HEAD_PRECISION`` of the time (the rules stay the first word; the head only adds).
@@ -89,7 +86,11 @@ SIGNAL_HEAD_PRECISION = 0.9
 # frustration, so the head must add more, and the target is 0.85 for both. Angry goodbyes are
 # frustration and churn risk since round 7 (labelling guide), so the head may add frustration to
 # churn (analyser.HEAD_NOT_WITH), and the development file raw/15 adds sarcasm and implicit anger.
-SIGNAL_HEAD_PRECISION_FOR = {"urgency": 0.8, "frustration": 0.88}
+# Round 8: urgency back to 0.90. On the round-7 held-out set the 0.80 target let the head add
+# urgency to plain requests that name a time ("Could the engineer come in the afternoon", "move
+# Thursday's session to 3pm", "Best time: evenings"): urgency's precision fell to 0.77 (0.87 in
+# round 6 at the same target), 20 false positives, most of them the head's.
+SIGNAL_HEAD_PRECISION_FOR = {"frustration": 0.88}
 # Gratitude's rules found 95-100% of it on every fresh round so far (rounds 1-3) and 99% of the
 # development set; the head there only adds false positives (out of fold on the development
 # data: precision 1.00 -> 0.94 for one more message found), so it is not used for gratitude.
