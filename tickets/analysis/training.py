@@ -121,6 +121,7 @@ def load_support_set(
             if not line.strip() or line.startswith("#"):
                 continue
             label, letters, text = line.split("|", 2)
+            letters = "".join(letters.split()).replace(",", "")  # "F R" or "F,R" as "FR"
             text = text.replace("\\n", "\n")
             if label == "xx":
                 if include_other_languages:
