@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from django.db import connection
 from django.utils import timezone
 
 from helpdesk.tenancy.models import Tenant
@@ -14,6 +15,21 @@ from journeys.derive import Position, position_at
 from journeys.models import Journey, JourneyRun, JourneyStage, JourneyStep
 
 CHUNK = 1000
+PG_CHUNK = 20_000
+
+# Every run of the customers in one journey with its steps, in one round trip per chunk; times as
+# epoch seconds, which psycopg reads several times faster than timestamps (the voice panel of a
+# busy month reads hundreds of thousands of them). Row-level security applies as to the ORM.
+_RUNS_SQL = """
+SELECT r.customer_id,
+       extract(epoch FROM r.entered_at)::float8,
+       array_agg(s.stage ORDER BY s.stage),
+       array_agg(extract(epoch FROM s.reached_at)::float8 ORDER BY s.stage)
+FROM journeys_journeyrun r
+LEFT JOIN journeys_journeystep s ON s.tenant_id = r.tenant_id AND s.run_id = r.id
+WHERE r.tenant_id = %s AND r.journey_id = %s AND r.customer_id = ANY(%s)
+GROUP BY r.id
+"""
 
 
 @dataclass(frozen=True)
@@ -51,6 +67,9 @@ class RunIndex:
     ) -> RunIndex:
         index = cls(info)
         ids = sorted(set(customer_ids))
+        if connection.vendor == "postgresql":
+            index._load_postgresql(tenant, journey, ids)
+            return index
         for start in range(0, len(ids), CHUNK):
             chunk = ids[start : start + CHUNK]
             runs: dict[int, tuple[int, datetime]] = {}
@@ -73,6 +92,22 @@ class RunIndex:
             for customer_id, customer_runs in per_customer.items():
                 index.runs[customer_id] = sorted(customer_runs, key=lambda r: r[0])
         return index
+
+    def _load_postgresql(self, tenant: Tenant, journey: Journey, ids: list[int]) -> None:
+        at = datetime.fromtimestamp
+        per_customer: dict[int, list] = defaultdict(list)
+        with connection.cursor() as cursor:
+            for start in range(0, len(ids), PG_CHUNK):
+                cursor.execute(_RUNS_SQL, [tenant.pk, journey.pk, ids[start : start + PG_CHUNK]])
+                for customer_id, entered, stages, reached in cursor.fetchall():
+                    steps = [
+                        (stage, at(when, UTC))
+                        for stage, when in zip(stages, reached, strict=True)
+                        if stage is not None
+                    ]
+                    per_customer[customer_id].append((at(entered, UTC), steps))
+        for customer_id, customer_runs in per_customer.items():
+            self.runs[customer_id] = sorted(customer_runs, key=lambda r: r[0])
 
     def position(self, customer_id: int | None, at: datetime) -> Position | None:
         if customer_id is None or customer_id not in self.runs:
