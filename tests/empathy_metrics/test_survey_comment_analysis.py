@@ -249,8 +249,6 @@ def warm_analyser():
 def test_a_worker_on_the_analysis_queue_analyses_a_csat_comment(
     transactional_db, tenant, agent, settings, warm_analyser
 ):
-    if not settings.REDIS_URL:
-        pytest.skip("needs Redis: set REDIS_URL=redis://...")
     from celery.contrib.testing.worker import start_worker
 
     from helpdesk.celery import app
@@ -278,8 +276,6 @@ def test_a_worker_on_the_analysis_queue_analyses_a_csat_comment(
 def test_the_sweeper_analyses_a_comment_stored_while_the_broker_was_down(
     transactional_db, tenant, settings, warm_analyser, caplog
 ):
-    if not settings.REDIS_URL:
-        pytest.skip("needs Redis: set REDIS_URL=redis://...")
     from helpdesk.celery import app
 
     settings.HELPDESK_ANALYSIS_SWEEP_AFTER_MINUTES = 0
