@@ -5,6 +5,8 @@ Keep these texts in step with ``facts.py``, ``tally.py`` and ``selectors/`` (the
 
 from __future__ import annotations
 
+from empathy_metrics.selectors.direct import retention_min_start_active
+
 COMMON = (
     "Days are the helpdesk's local days ({tz}). A period includes both its first and its last "
     "day; the change is against the period of the same length just before it. \u201cNo data\u201d "
@@ -33,7 +35,8 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
         "start\u201d is the end of the day before the period. New customers acquired during the "
         "period are all customers first seen in it, also those acquired and lost within it (they "
         "lower the rate). A customer who comes back after being inactive at the start counts as "
-        "retained. No customers active at the start: no data. "
+        "retained. Fewer than {min_start_active} customers active at the start: too few for "
+        "the rate to mean anything, so only the counts are shown. "
         "Not filtered by channel, group, agent or tag.",
     ),
     "frt": (
@@ -102,7 +105,11 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
 
 
 def definitions_for(*, time_zone: str, active_days: int) -> list[dict]:
-    values = {"tz": time_zone, "active_days": active_days}
+    values = {
+        "tz": time_zone,
+        "active_days": active_days,
+        "min_start_active": retention_min_start_active(),
+    }
     return [
         {"key": key, "label": label, "text": text.format(**values)}
         for key, (label, text) in DEFINITIONS.items()

@@ -16,6 +16,7 @@ from django.db.models import Q
 from empathy_metrics.definitions import common_note, definitions_for
 from empathy_metrics.facts import analysis_as_corrected, corrections_of, message_scope
 from empathy_metrics.periods import Bucket, Filters, Period
+from empathy_metrics.selectors.direct import TOO_FEW_AT_START
 from empathy_metrics.selectors.drilldown import corrected_message_count
 from empathy_metrics.selectors.feedback import feedback_summary
 from empathy_metrics.selectors.journey_stages import journey_stage_breakdowns
@@ -47,6 +48,8 @@ class CardSpec:
     value: Callable[[dict], float | int | None]
     detail: Callable[[dict], str]
     drill: str
+    # What the card says instead of a value when there is none for a reason ("" = "No data").
+    empty: Callable[[dict], str] = lambda f: ""
 
 
 def _n(value: int, one: str, many: str) -> str:
@@ -81,11 +84,9 @@ CARDS: tuple[CardSpec, ...] = (
         "pct",
         "up",
         lambda f: f["retention"]["value"],
-        lambda f: (
-            f"{f['retention']['start_active']:,} active at the start \u00b7 "
-            f"{f['retention']['end_active']:,} at the end \u00b7 {f['retention']['acquired']:,} new"
-        ),
+        lambda f: _retention_detail(f["retention"]),
         "active_end",
+        lambda f: TOO_FEW_TEXT if f["retention"].get("reason") == TOO_FEW_AT_START else "",
     ),
     CardSpec(
         "frt",
@@ -184,6 +185,19 @@ CARDS: tuple[CardSpec, ...] = (
 )
 
 
+TOO_FEW_TEXT = "Too few customers at the start of the period"
+
+
+def _retention_detail(retention: dict) -> str:
+    start = f"{retention['start_active']:,} active at the start"
+    if retention.get("reason") == TOO_FEW_AT_START:
+        start += f" (a rate needs {retention['min_start_active']:,})"
+    return (
+        f"{start} \u00b7 {retention['end_active']:,} at the end \u00b7 "
+        f"{retention['acquired']:,} new"
+    )
+
+
 def _corrected_note(figures: dict) -> str:
     corrected = figures["sentiment"].get("corrected") or 0
     return f" \u00b7 {corrected:,} corrected by agents" if corrected else ""
@@ -250,6 +264,7 @@ def dashboard_data(
                 "unit": spec.unit,
                 "value": value,
                 "detail": spec.detail(current),
+                "empty": spec.empty(current) if value is None else "",
                 "change": change_of(spec, value, spec.value(before)),
                 "series": [spec.value(point) for point in series],
                 "drill": spec.drill,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from empathy_metrics.activity import activity_sources
@@ -98,13 +99,30 @@ def acquired_customers_direct(*, tenant: Tenant, period: Period, active_days: in
         )
 
 
+# ``reason`` of a retention figure without a rate: fewer customers active at the start than
+# ``settings.HELPDESK_RETENTION_MIN_START_ACTIVE`` (none at all included).
+TOO_FEW_AT_START = "too_few_customers_at_start"
+
+
+def retention_min_start_active() -> int:
+    """The smallest starting base a retention rate is shown for (at least 1)."""
+    return max(int(settings.HELPDESK_RETENTION_MIN_START_ACTIVE), 1)
+
+
 def retention_figures(*, start_active: int, end_active: int, acquired: int) -> dict:
+    """The retention rate, (end - acquired) / start, with its counts. Below the minimum starting
+    base the rate would mean nothing (5 at the start, 200 at the end: 4000%): ``value`` is None
+    and ``reason`` says why; the counts are kept."""
+    minimum = retention_min_start_active()
+    too_few = start_active < minimum
     return {
-        "value": share(end_active - acquired, start_active),
+        "value": None if too_few else share(end_active - acquired, start_active),
         "start_active": start_active,
         "end_active": end_active,
         "acquired": acquired,
         "retained": end_active - acquired,
+        "reason": TOO_FEW_AT_START if too_few else None,
+        "min_start_active": minimum,
     }
 
 

@@ -411,6 +411,10 @@ HELPDESK_TRUST_X_FORWARDED_FOR = env.bool("HELPDESK_TRUST_X_FORWARDED_FOR", defa
 # Where people reach this helpdesk: links in emails (invitations, status pages) start with it.
 HELPDESK_BASE_URL = env.str("HELPDESK_BASE_URL", default="http://127.0.0.1:8000")
 HELPDESK_SERVE_STATIC_ASGI = env.bool("HELPDESK_SERVE_STATIC_ASGI", default=not IS_PRODUCTION)
+# Customer retention is a rate over the customers active at the start of the period: with fewer
+# than this many, one customer more or less swings it by tens of points (5 at the start and 200
+# at the end reads 4000%), so the dashboard, the API and the exports show no rate, only counts.
+HELPDESK_RETENTION_MIN_START_ACTIVE = env.int("HELPDESK_RETENTION_MIN_START_ACTIVE", default=20)
 
 # --- Help centre, contact form, live chat ---------------------------------------------------
 

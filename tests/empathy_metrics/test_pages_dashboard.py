@@ -175,6 +175,47 @@ def test_the_dashboard_shows_every_headline_figure_with_its_definition(client, m
     assert "<script>" not in html  # no inline scripts (CSP)
 
 
+@pytest.fixture
+def small_base(tenant):
+    """5 customers active at the start of the last 90 days, 10 at the end (the 5 others were
+    known before and come back): 200% by the formula, on a base of 5."""
+    now = timezone.now()
+    for i in range(10):
+        customer = CustomerFactory(tenant=tenant)
+        with tenant_context(tenant):
+            type(customer).objects.for_tenant(tenant).filter(pk=customer.pk).update(
+                created_at=now - timedelta(days=200)
+            )
+        if i < 5:
+            TicketFactory(tenant=tenant, customer=customer, created_at=now - timedelta(days=95))
+        TicketFactory(tenant=tenant, customer=customer, created_at=now - timedelta(days=3))
+    metrics_rollup_rebuild(tenant=tenant, now=now)
+
+
+def test_retention_on_too_small_a_starting_base_says_so_instead_of_a_rate(
+    client, manager, small_base, api_client_for
+):
+    client.force_login(manager)
+    html = client.get("/t/acme/dashboards/?period=90d").content.decode()
+    card = re.search(r'data-card="retention".*?</article>', html, re.S).group(0)
+    assert "Too few customers at the start of the period" in card
+    assert "5 active at the start (a rate needs 20)" in card
+    assert "10 at the end" in card
+    assert "%" not in card.split("metric-card-detail")[0].split("metric-card-value")[1]
+    assert "200.0%" not in html
+
+    api = api_client_for(manager).get("/api/v1/t/acme/metrics/?period=90d").json()
+    retention = api["figures"]["retention"]
+    assert retention["value"] is None
+    assert retention["reason"] == "too_few_customers_at_start"
+    assert (retention["start_active"], retention["end_active"]) == (5, 10)
+
+    rows = csv_rows(client.get("/t/acme/dashboards/export.csv?table=cards&period=90d"))
+    row = next(r for r in rows if r[0] == "Customer retention")
+    assert row[2] == ""  # no rate; the detail column keeps the counts
+    assert "5 active at the start" in row[4]
+
+
 def test_the_period_and_filters_change_the_figures(client, manager, world):
     client.force_login(manager)
     week = client.get("/t/acme/dashboards/?period=7d")

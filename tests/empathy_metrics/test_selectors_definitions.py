@@ -154,7 +154,10 @@ def customer_created(tenant, when: datetime) -> Customer:
 
 
 @pytest.fixture
-def thirty_day_window(tenant):
+def thirty_day_window(tenant, settings):
+    # The formula on a handful of customers: a rate from one customer at the start up (the
+    # minimum starting base has its own tests below).
+    settings.HELPDESK_RETENTION_MIN_START_ACTIVE = 1
     with tenant_context(tenant):
         SurveySettings.objects.create(tenant=tenant, active_days=30)
 
@@ -190,6 +193,8 @@ def test_retention_counts_start_end_and_new_customers(tenant, thirty_day_window)
         "end_active": 3,
         "acquired": 2,
         "retained": 1,
+        "reason": None,
+        "min_start_active": 1,
     }
 
 
@@ -226,7 +231,33 @@ def test_retention_without_active_customers_at_the_start_is_no_data(tenant, thir
     TicketFactory(tenant=tenant, customer=c, created_at=at(3, 5))
     retention = figure(tenant, "retention", period=MARCH, now=APRIL_NOW)
     assert retention["value"] is None
+    assert retention["reason"] == "too_few_customers_at_start"
     assert (retention["start_active"], retention["end_active"], retention["acquired"]) == (0, 1, 1)
+
+
+def test_below_the_minimum_starting_base_retention_has_counts_but_no_rate(
+    tenant, thirty_day_window, settings
+):
+    """2 active at the start, 5 at the end: 250% by the formula, which means nothing with a
+    base that small. Below the minimum the rate is left out (None, with the reason); the counts
+    stay, and from the minimum on the same formula gives the rate."""
+    for _ in range(2):  # active at the start, still active at the end
+        kept = customer_created(tenant, at(1, 5))
+        TicketFactory(tenant=tenant, customer=kept, created_at=at(2, 20))
+        TicketFactory(tenant=tenant, customer=kept, created_at=at(3, 20))
+    for _ in range(3):  # known before March, inactive at the start, back at the end
+        back = customer_created(tenant, at(1, 2))
+        TicketFactory(tenant=tenant, customer=back, created_at=at(3, 25))
+    settings.HELPDESK_RETENTION_MIN_START_ACTIVE = 3
+    retention = figure(tenant, "retention", period=MARCH, now=APRIL_NOW)
+    assert retention["value"] is None
+    assert retention["reason"] == "too_few_customers_at_start"
+    assert retention["min_start_active"] == 3
+    assert (retention["start_active"], retention["end_active"], retention["acquired"]) == (2, 5, 0)
+    assert retention["retained"] == 5
+    settings.HELPDESK_RETENTION_MIN_START_ACTIVE = 2
+    retention = figure(tenant, "retention", period=MARCH, now=APRIL_NOW)
+    assert (retention["value"], retention["reason"]) == (250.0, None)
 
 
 def test_a_customer_who_comes_back_counts_as_retained(tenant, thirty_day_window):
