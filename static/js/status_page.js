@@ -97,6 +97,10 @@
     visitorZone = "";
   }
 
+  // Dates and times in the page's language (a German page: "26. Nov., 15:37"), not the
+  // browser's: the language the page was rendered in (the customer's Accept-Language).
+  var dateLanguage = pageLanguage || doc.documentElement.lang || undefined;
+
   function localTime(iso, withDate) {
     var date = new Date(iso);
     if (isNaN(date.getTime())) return "";
@@ -105,7 +109,11 @@
       options.day = "numeric";
       options.month = "short";
     }
-    return date.toLocaleString(doc.documentElement.lang || undefined, options);
+    try {
+      return date.toLocaleString(dateLanguage, options);
+    } catch (err) {  // a language tag the browser does not know
+      return date.toLocaleString(undefined, options);
+    }
   }
 
   function localiseTimes(scope) {
