@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 
 from helpdesk.tenancy.models import Tenant
 from tickets.models import (
     OPEN_STATUSES,
     AnalysisCorrection,
+    AuthorType,
     Customer,
     Message,
     MessageAnalysis,
@@ -151,5 +154,29 @@ def customer_figures(*, tenant: Tenant, customer: Customer) -> dict:
         open=Count("id", filter=Q(status__in=OPEN_STATUSES)),
         repeats=Count("id", filter=Q(repeat_of__isnull=False)),
         escalated=Count("id", filter=Q(tier__gt=1)),
+        last_opened_at=Max("created_at"),
     )
-    return {**totals, "last_contact_at": customer.last_contact_at}
+    last_opened_at = totals.pop("last_opened_at")
+    return {
+        **totals,
+        "last_contact_at": customer_last_contact_at(
+            tenant=tenant, customer=customer, last_opened_at=last_opened_at
+        ),
+    }
+
+
+def customer_last_contact_at(
+    *, tenant: Tenant, customer: Customer, last_opened_at: datetime | None = None
+) -> datetime | None:
+    """When the customer last got in touch, read from what they sent: their latest message on
+    any channel (email, web form, chat, API, a call logged for them) or the latest ticket opened
+    for them, in this tenant. Not the stored ``Customer.last_contact_at``, which said when the
+    last *recorded* message was, not the latest one (a history imported out of order left it
+    weeks behind)."""
+    latest_message = (
+        Message.objects.for_tenant(tenant)
+        .filter(author_customer=customer, author_type=AuthorType.CUSTOMER)
+        .aggregate(at=Max("created_at"))["at"]
+    )
+    found = [at for at in (latest_message, last_opened_at) if at is not None]
+    return max(found) if found else None

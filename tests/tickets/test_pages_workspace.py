@@ -585,6 +585,54 @@ def test_customer_page_shows_figures_history_and_edit_form(agent_client, tenant,
     assert f'action="/t/acme/customers/{customer.public_id}/edit/"' in html
 
 
+def test_customer_page_last_contact_is_the_customers_latest_message_on_any_channel(
+    agent_client, agent, tenant, other_tenant, customer
+):
+    """The customer wrote by chat on 26 Nov; a history recorded afterwards (an older email
+    thread, imported) must not make "Last contact" say 23 Oct. Staff replies are not contacts,
+    and the same address in another tenant is another customer."""
+    from datetime import UTC, datetime
+
+    def on(month: int, day: int) -> datetime:
+        return datetime(2025, month, day, 12, 0, tzinfo=UTC)
+
+    chat = services.ticket_create(
+        tenant=tenant,
+        customer=customer,
+        subject="Card declined",
+        body="My card was declined.",
+        channel="chat",
+        at=on(11, 20),
+    )
+    services.message_create(
+        tenant=tenant, ticket=chat, author_customer=customer, body="Still declined.", at=on(11, 26)
+    )
+    services.message_create(  # the agent's answer: not a contact from the customer
+        tenant=tenant, ticket=chat, author_user=agent, body="On it.", at=on(11, 28)
+    )
+    old = services.ticket_create(  # an email thread from October, recorded last
+        tenant=tenant,
+        customer=customer,
+        subject="Invoice address",
+        body="Please change my invoice address.",
+        channel="email",
+        at=on(10, 20),
+    )
+    services.message_create(
+        tenant=tenant, ticket=old, author_customer=customer, body="Any news?", at=on(10, 23)
+    )
+    twin = CustomerFactory(tenant=other_tenant, name="Dana Scully", email="dana@example.com")
+    services.ticket_create(
+        tenant=other_tenant, customer=twin, subject="Elsewhere", body="Hi", at=on(12, 1)
+    )
+    html = page_text(agent_client.get(f"/t/acme/customers/{customer.public_id}/"))
+    stat = re.search(r'stat-label">Last contact</div>(.*?)</div></div>', html, re.S).group(1)
+    assert "26 Nov 2025" in stat
+    card = re.search(r"<dt>Last contact</dt><dd>(.*?)</dd>", html, re.S).group(1)
+    assert "26 Nov 2025" in card
+    assert "23 Oct 2025" not in stat + card and "28 Nov" not in html and "1 Dec" not in html
+
+
 def test_customer_edit_saves_and_says_so(agent_client, tenant, customer):
     response = post(
         agent_client,
