@@ -112,21 +112,43 @@ def _already_scoped(tenant: Tenant, previous: Scope | None) -> bool:
     )
 
 
+def _opens_transaction() -> bool:
+    """Whether an ``atomic()`` entered now starts the transaction (and ends it on exit)."""
+    return not connection.in_atomic_block and connection.get_autocommit()
+
+
+def _forget_db_scope() -> None:
+    """The transaction that held the settings ends right after: its end clears them (they are
+    transaction-local), so writing them back first would be a round trip for nothing."""
+    if connection.vendor == "postgresql":
+        connection.helpdesk_db_scope = ""
+
+
 @contextmanager
-def _scoped(scope: Scope, previous: Scope | None) -> Iterator[None]:
-    """Set ``scope`` for the block, then put ``previous`` back, in Python and in the database."""
+def _scoped(scope: Scope, previous: Scope | None, *, closes: bool = False) -> Iterator[None]:
+    """Set ``scope`` for the block, then put ``previous`` back, in Python and in the database.
+
+    ``closes``: the block's transaction commits or rolls back as soon as this returns (the
+    scope opened it), so the database half of putting ``previous`` back is left to its end.
+    """
     token = _scope.set(scope)
     _apply_db_scope(scope)
     try:
         yield
     except BaseException:
         _scope.reset(token)
-        # The transaction may be aborted; it is rolled back right after, settings and all.
-        with suppress(DatabaseError):
-            _apply_db_scope(previous)
+        if closes:
+            _forget_db_scope()
+        else:
+            # The transaction may be aborted; it is rolled back right after, settings and all.
+            with suppress(DatabaseError):
+                _apply_db_scope(previous)
         raise
     _scope.reset(token)
-    _apply_db_scope(previous)
+    if closes:
+        _forget_db_scope()
+    else:
+        _apply_db_scope(previous)
 
 
 @contextmanager
@@ -158,7 +180,8 @@ def tenant_context(tenant: Tenant, *, savepoint: bool = True) -> Iterator[Tenant
         with transaction.atomic():
             yield tenant
         return
-    with transaction.atomic(), _scoped(Scope(tenant=tenant), previous):
+    closes = _opens_transaction()
+    with transaction.atomic(), _scoped(Scope(tenant=tenant), previous, closes=closes):
         yield tenant
 
 
@@ -171,5 +194,9 @@ def system_context(*, reason: str) -> Iterator[None]:
     if previous and previous.tenant is not None:
         raise TenantContextError("system_context() cannot be entered from inside a tenant scope")
     logger.info("system context entered: %s", reason)
-    with transaction.atomic(), _scoped(Scope(tenant=None, system_reason=reason), previous):
+    closes = _opens_transaction()
+    with (
+        transaction.atomic(),
+        _scoped(Scope(tenant=None, system_reason=reason), previous, closes=closes),
+    ):
         yield

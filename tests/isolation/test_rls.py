@@ -135,3 +135,35 @@ def test_a_scope_that_follows_into_another_thread_is_applied_to_that_threads_con
             return await sync_to_async(in_thread, thread_sensitive=False)()
 
         assert async_to_sync(hop)() == ["Mine"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_scope_that_opened_the_transaction_leaves_clearing_its_settings_to_the_commit(
+    tenant, other_tenant
+):
+    from django.test.utils import CaptureQueriesContext
+
+    with tenant_context(other_tenant):
+        CustomerFactory(tenant=other_tenant, name="Theirs")
+    with CaptureQueriesContext(connection) as queries:
+        with tenant_context(tenant):
+            CustomerFactory(tenant=tenant, name="Mine")
+    # One set_config to enter; the commit ends the transaction-local settings.
+    assert len([q for q in queries.captured_queries if "set_config" in q["sql"]]) == 1
+    assert _db_tenant() == ""
+    assert _raw("SELECT name FROM tickets_customer") == []  # no scope, no rows
+    with pytest.raises(RuntimeError), tenant_context(tenant):
+        raise RuntimeError("refused")  # rolled back, settings and all
+    assert _db_tenant() == ""
+    with system_context(reason="test"):
+        names = sorted(row[0] for row in _raw("SELECT name FROM tickets_customer"))
+    assert names == ["Mine", "Theirs"]
+    assert _db_tenant() == "" and _raw("SELECT current_setting('app.bypass_rls', true)")[0][0] in (
+        "",
+        "off",
+    )
+    with transaction.atomic():  # a scope inside someone else's transaction still clears it
+        with tenant_context(tenant):
+            pass
+        assert _db_tenant() == ""
+        assert _raw("SELECT name FROM tickets_customer") == []
