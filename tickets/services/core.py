@@ -24,6 +24,7 @@ from tickets.models import (
     Message,
     Priority,
     Status,
+    StatusLink,
     Ticket,
 )
 from tickets.sanitize import sanitize_html, text_to_html
@@ -69,6 +70,17 @@ def customer_get_or_create(
         return customer, True
 
 
+def _ticket_check(*, subject: str, body: str, channel: str, priority: str) -> None:
+    """What ``ticket_create`` refuses before it writes anything: ``ValidationError`` (and
+    ``ValueError`` for a channel or priority that does not exist)."""
+    Channel(channel)
+    Priority(priority)
+    if not subject.strip():
+        raise ValidationError({"subject": "A subject is required."})
+    if not body.strip():
+        raise ValidationError({"body": "The message cannot be empty."})
+
+
 def ticket_create(
     *,
     tenant: Tenant,
@@ -83,61 +95,88 @@ def ticket_create(
     at: datetime | None = None,
 ) -> Ticket:
     """Open a ticket with its first message (from the customer, or logged by staff)."""
-    Channel(channel)
-    Priority(priority)
-    if not subject.strip():
-        raise ValidationError({"subject": "A subject is required."})
-    if not body.strip():
-        raise ValidationError({"body": "The message cannot be empty."})
-    now = at or timezone.now()
+    _ticket_check(subject=subject, body=body, channel=channel, priority=priority)
     with tenant_context(tenant):
-        _assert_same_tenant(tenant, customer)
-        _assert_member(tenant, actor)
-        ticket = Ticket.objects.create(
+        ticket, _link = _ticket_store(
             tenant=tenant,
-            number=counter_next(tenant=tenant, name="ticket"),
-            subject=subject.strip()[:250],
             customer=customer,
+            subject=subject,
+            body=body,
             channel=channel,
             priority=priority,
-            created_at=now,
-            updated_at=now,
-            # What its first message (from the customer, or logged for them) sets, saved now.
-            message_count=1,
-            last_customer_message_at=now,
-        )
-        ticket_new_here(ticket)  # no page can be open on it before this commits
-        from tickets.services.status import status_link_create  # the customer's status page
-
-        status_link_create(tenant=tenant, ticket=ticket)
-        event_record(
-            tenant=tenant,
-            ticket=ticket,
-            kind="ticket.created",
             actor=actor,
-            customer=None if actor else customer,
-            to_value=Status.NEW,
-            at=now,
-        )
-        # The ticket row was inserted by this transaction: it is ours already (no re-read, no
-        # lock), and the first message updates this very object.
-        _message_store(
-            tenant=tenant,
-            ticket=ticket,
-            body=body,
             body_html=body_html,
-            author_customer=None if actor else customer,
-            author_user=actor,
-            on_behalf_of_customer=actor is not None,
-            is_internal=False,
-            channel=channel,
             external_id=external_id,
             at=at,
-            now=now,
-            counted=True,
         )
-        sla_apply(tenant=tenant, ticket=ticket, at=now)
     return ticket
+
+
+def _ticket_store(
+    *,
+    tenant: Tenant,
+    customer: Customer,
+    subject: str,
+    body: str,
+    channel: str = Channel.WEB,
+    priority: str = Priority.NORMAL,
+    actor: User | None = None,
+    body_html: str = "",
+    external_id: str = "",
+    at: datetime | None = None,
+) -> tuple[Ticket, StatusLink]:
+    """The body of ``ticket_create``, for a caller that holds the tenant's scope and a savepoint
+    of its own around the whole use case (the contact form: customer, ticket, attachments), so
+    that a failure leaves nothing of it behind. The input is checked first (``ticket_check``,
+    before the scope). Returns the ticket and its status link."""
+    now = at or timezone.now()
+    _assert_same_tenant(tenant, customer)
+    _assert_member(tenant, actor)
+    ticket = Ticket.objects.create(
+        tenant=tenant,
+        number=counter_next(tenant=tenant, name="ticket"),
+        subject=subject.strip()[:250],
+        customer=customer,
+        channel=channel,
+        priority=priority,
+        created_at=now,
+        updated_at=now,
+        # What its first message (from the customer, or logged for them) sets, saved now.
+        message_count=1,
+        last_customer_message_at=now,
+    )
+    ticket_new_here(ticket)  # no page can be open on it before this commits
+    from tickets.services.status import status_link_create  # the customer's status page
+
+    link = status_link_create(tenant=tenant, ticket=ticket)
+    event_record(
+        tenant=tenant,
+        ticket=ticket,
+        kind="ticket.created",
+        actor=actor,
+        customer=None if actor else customer,
+        to_value=Status.NEW,
+        at=now,
+    )
+    # The ticket row was inserted by this transaction: it is ours already (no re-read, no
+    # lock), and the first message updates this very object.
+    _message_store(
+        tenant=tenant,
+        ticket=ticket,
+        body=body,
+        body_html=body_html,
+        author_customer=None if actor else customer,
+        author_user=actor,
+        on_behalf_of_customer=actor is not None,
+        is_internal=False,
+        channel=channel,
+        external_id=external_id,
+        at=at,
+        now=now,
+        counted=True,
+    )
+    sla_apply(tenant=tenant, ticket=ticket, at=now)
+    return ticket, link
 
 
 def message_create(

@@ -109,7 +109,11 @@ def status_link_ensure(*, tenant: Tenant, ticket: Ticket) -> StatusLink:
 
 def status_link_url(*, tenant: Tenant, ticket: Ticket) -> str:
     """The absolute address of the ticket's status page, for emails (creates a link if needed)."""
-    link = status_link_ensure(tenant=tenant, ticket=ticket)
+    return status_link_address(status_link_ensure(tenant=tenant, ticket=ticket))
+
+
+def status_link_address(link: StatusLink) -> str:
+    """The absolute address of the status page that ``link`` opens."""
     return settings.HELPDESK_BASE_URL.rstrip("/") + reverse("status:page", args=[link.token])
 
 

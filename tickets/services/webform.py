@@ -23,8 +23,8 @@ from django.urls import NoReverseMatch
 
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant
-from tickets.models import Attachment, Channel, Message, Ticket
-from tickets.services.core import customer_get_or_create, ticket_create
+from tickets.models import Attachment, Channel, Message, Priority, StatusLink, Ticket
+from tickets.services.core import _ticket_check, _ticket_store, customer_get_or_create
 
 MAX_FILES = 5
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -171,13 +171,13 @@ class WebformResult:
     status_url: str  # the ticket's live status page ("" when status pages are not available)
 
 
-def _status_url(*, tenant: Tenant, ticket: Ticket) -> str:
+def _status_url(link: StatusLink) -> str:
     try:
-        from tickets.services.status import status_link_url
+        from tickets.services.status import status_link_address
     except ImportError:  # status pages not installed
         return ""
     try:
-        return status_link_url(tenant=tenant, ticket=ticket)
+        return status_link_address(link)
     except NoReverseMatch:  # status pages not routed
         return ""
 
@@ -213,6 +213,10 @@ def webform_submit(
             "try again; we have your earlier messages.",
             retry_after=window,
         )
+    subject, body = subject.strip()[:250], message.strip()
+    _ticket_check(subject=subject, body=body, channel=Channel.WEB, priority=Priority.NORMAL)
+    # One savepoint for the whole use case (customer, ticket, attachments): the ticket is stored
+    # by ``ticket_create``'s body, in this scope, and its status link comes back with it.
     with tenant_context(tenant):
         customer, created = customer_get_or_create(
             tenant=tenant, email=email, name=(name or "").strip()[:200]
@@ -220,18 +224,18 @@ def webform_submit(
         if not created and not customer.name and name.strip():
             customer.name = name.strip()[:200]
             customer.save(update_fields=["name"])
-        ticket = ticket_create(
+        ticket, link = _ticket_store(
             tenant=tenant,
             customer=customer,
-            subject=subject.strip()[:250],
-            body=message.strip(),
+            subject=subject,
+            body=body,
             channel=Channel.WEB,
         )
         if files:
             first = Message.objects.for_tenant(tenant).filter(ticket=ticket).order_by("pk").first()
             for attachment in files:
                 attachment_store(tenant=tenant, message=first, attachment=attachment)
-        status_url = _status_url(tenant=tenant, ticket=ticket)
+        status_url = _status_url(link)
     return WebformResult(
         ticket=ticket,
         reference=ticket.reference_with(tenant.reference_prefix),
