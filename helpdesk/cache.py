@@ -16,7 +16,7 @@ import logging
 import time
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -26,8 +26,26 @@ UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 LOG_EVERY_SECONDS = 10.0
 
 
+class _OneClientPerPool(RedisCacheClient):
+    """Django's client wraps a new ``redis.Redis`` around the connection pool for every call
+    (building its table of ~170 response callbacks each time); one per pool serves the same
+    (the client keeps no connection of its own: it takes one from the pool for each command)."""
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        clients = self.__dict__.setdefault("_clients_by_pool", {})
+        client = clients.get(id(pool))
+        if client is None:
+            client = clients[id(pool)] = self._client(connection_pool=pool)
+        return client
+
+
 class ResilientRedisCache(RedisCache):
     _last_logged = 0.0
+
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = _OneClientPerPool
 
     def _unavailable(self, operation: str, exc: Exception) -> None:
         now = time.monotonic()

@@ -74,3 +74,15 @@ def test_a_reachable_redis_is_used_as_usual(settings):
         assert cache.incr("k2") == 1
     finally:
         cache.delete_many(["k", "k2"])
+
+
+@pytest.mark.redis_only
+def test_one_redis_client_serves_every_call_of_a_cache(settings):
+    cache = ResilientRedisCache(settings.REDIS_URL, {"KEY_PREFIX": "test-resilient-cache"})
+    try:
+        first = cache._cache.get_client("k")
+        cache.set("k", 1, 30)
+        assert cache.get("k") == 1
+        assert cache._cache.get_client("k", write=True) is first
+    finally:
+        cache.delete("k")
