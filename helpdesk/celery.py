@@ -21,6 +21,15 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+@app.on_after_configure.connect(weak=False)
+def _redis_broker_transport(sender: Celery, **kwargs) -> None:
+    """With a Redis broker, kombu's Redis transport keeping one client per channel instead of
+    building one per task published (``helpdesk/broker.py``)."""
+    url = str(sender.conf.broker_url or "")
+    if url.startswith(("redis://", "rediss://")) and not sender.conf.broker_transport:
+        sender.conf.broker_transport = "helpdesk.broker:Transport"
+
+
 def consumes_analysis_queue(celery_app: Celery) -> bool:
     """Whether this worker consumes the analysis queue (its ``-Q`` selection, or the default)."""
     from django.conf import settings
