@@ -191,3 +191,27 @@ def test_a_new_or_retired_sla_policy_applies_to_the_next_ticket(tenant):
         policy.save()
     after = services.ticket_create(tenant=tenant, customer=customer, subject="a", body="b")
     assert after.sla_policy_id is None
+
+
+def test_serializers_built_once_give_each_instance_fields_of_its_own(tenant):
+    from tickets.api.serializers import TicketOutputSerializer
+    from tickets.api.views import TicketInputSerializer
+
+    first, second = TicketInputSerializer(data={}), TicketInputSerializer(data={})
+    assert not set(map(id, first.fields.values())) & set(map(id, second.fields.values()))
+    assert first.fields["tags"].child is not second.fields["tags"].child  # copied whole
+    assert all(field.parent is first for field in first.fields.values())
+    good = TicketInputSerializer(data={"subject": "a", "body": "b", "customer_email": "a@b.co"})
+    bad = TicketInputSerializer(data={"subject": "", "tags": ["x" * 51], "channel": "fax"})
+    assert good.is_valid() and not bad.is_valid()
+    assert set(bad.errors) == {"subject", "body", "tags", "channel"}
+    assert good.is_valid() and not good.errors
+    customer = CustomerFactory(tenant=tenant)
+    one = services.ticket_create(tenant=tenant, customer=customer, subject="One", body="b")
+    two = services.ticket_create(tenant=tenant, customer=customer, subject="Two", body="b")
+    one.tag_names, two.tag_names = [], ["vip"]
+    a = TicketOutputSerializer(one, context={"tenant": tenant})
+    b = TicketOutputSerializer(two, context={"tenant": tenant})
+    assert (b.data["subject"], b.data["tags"]) == ("Two", ["vip"])
+    assert (a.data["subject"], a.data["tags"]) == ("One", [])
+    assert a.data["reference"] == one.reference_with(tenant.reference_prefix)

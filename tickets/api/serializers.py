@@ -30,11 +30,18 @@ class CustomerOutputSerializer(serializers.ModelSerializer):
         ]
 
 
+# Fields that hold fields (a list's child, a related field's, a nested serializer's).
+_INNER_FIELDS = ("child", "child_relation", "fields", "_declared_fields")
+
+
 class FieldsBuiltOnce:
     """A ModelSerializer works its fields out from the model every time one is created (about a
-    millisecond for a ticket's two dozen). This works them out once per class and gives each
-    instance copies, as DRF itself does with declared fields. Only for serializers whose fields
-    do not depend on the instance or the request."""
+    millisecond for a ticket's two dozen), and any serializer deep-copies its declared fields
+    (each one built again from its arguments). This works them out once per class and gives
+    each instance shallow copies: a field is bound to its serializer (name, parent), so it
+    cannot be shared, but its options (choices, validators, formats) are only read after
+    ``__init__``. A field that holds fields is copied whole, as DRF does. Only for serializers
+    whose fields do not depend on the instance or the request."""
 
     def get_fields(self):
         cls = type(self)
@@ -42,7 +49,12 @@ class FieldsBuiltOnce:
         if built is None:
             built = super().get_fields()
             cls._fields_built_once = built
-        return copy.deepcopy(built)
+        return {
+            name: copy.deepcopy(field)
+            if any(hasattr(field, inner) for inner in _INNER_FIELDS)
+            else copy.copy(field)
+            for name, field in built.items()
+        }
 
 
 class TicketOutputSerializer(FieldsBuiltOnce, serializers.ModelSerializer):

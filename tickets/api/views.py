@@ -16,7 +16,11 @@ from helpdesk.tenancy.policy import Perm
 from helpdesk.tenancy.selectors import membership_get_by_email
 from tickets import selectors, services
 from tickets.api.idempotency import idempotent
-from tickets.api.serializers import CustomerOutputSerializer, TicketOutputSerializer
+from tickets.api.serializers import (
+    CustomerOutputSerializer,
+    FieldsBuiltOnce,
+    TicketOutputSerializer,
+)
 from tickets.models import Channel, Customer, Priority, Status, Tag, Ticket
 from tickets.queue import QueueFilters, queue_queryset
 from tickets.services.customers import customer_update
@@ -111,7 +115,7 @@ class CustomerDetailApi(TenantApiView):
         return Response(CustomerOutputSerializer(customer).data)
 
 
-class TicketInputSerializer(serializers.Serializer):
+class TicketInputSerializer(FieldsBuiltOnce, serializers.Serializer):
     subject = serializers.CharField(max_length=250)
     body = serializers.CharField(max_length=100_000)
     customer = serializers.UUIDField(required=False, help_text="An existing customer's id.")
