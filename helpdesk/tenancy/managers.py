@@ -38,3 +38,9 @@ class TenantManager(models.Manager.from_queryset(TenantQuerySet)):
             # it, so ``for_tenant`` filters again wherever it cannot be sure.
             queryset._filtered_for_tenant = scope.tenant.pk
         return queryset
+
+    def create(self, **kwargs):
+        """An insert: no scope is an error as for any query, but the tenant filter is left out
+        (it would be built and dropped: the row's tenant is checked by its ``save()``)."""
+        require_scope()
+        return super().get_queryset().create(**kwargs)

@@ -59,6 +59,22 @@ def test_saving_outside_a_scope_or_into_another_tenant_raises(tenant, other_tena
         Customer(tenant=other_tenant, name="x").save()
 
 
+def test_creating_through_the_manager_outside_a_scope_or_into_another_tenant_raises(
+    tenant, other_tenant
+):
+    with pytest.raises(TenantContextError, match="no tenant scope"):
+        Customer.objects.create(tenant=tenant, name="x")
+    with tenant_context(tenant), pytest.raises(TenantContextError):
+        Customer.objects.create(tenant=other_tenant, name="x")
+    with tenant_context(tenant):
+        mine = Customer.objects.create(tenant=tenant, name="Mine")
+        assert list(Customer.objects.all()) == [mine]
+    with system_context(reason="test"):
+        assert Customer.objects.create(tenant=other_tenant, name="Theirs").tenant_id == (
+            other_tenant.pk
+        )
+
+
 def test_system_context_needs_a_reason_is_logged_and_sees_every_tenant(
     tenant, other_tenant, caplog
 ):
