@@ -633,6 +633,31 @@ def test_customer_page_last_contact_is_the_customers_latest_message_on_any_chann
     assert "23 Oct 2025" not in stat + card and "28 Nov" not in html and "1 Dec" not in html
 
 
+def test_a_message_recorded_late_does_not_move_the_stored_last_contact_back(
+    agent_client, tenant, customer
+):
+    """The customers list and the ticket page read the stored ``last_contact_at``: an older
+    message recorded after a newer one (an import) leaves it on the newer one."""
+    from datetime import UTC, datetime
+
+    newer = datetime(2025, 11, 26, 12, 0, tzinfo=UTC)
+    older = datetime(2025, 10, 23, 12, 0, tzinfo=UTC)
+    services.ticket_create(
+        tenant=tenant, customer=customer, subject="Card declined", body="Declined.", at=newer
+    )
+    thread = services.ticket_create(
+        tenant=tenant, customer=customer, subject="Invoice", body="Address?", at=older
+    )
+    services.message_create(
+        tenant=tenant, ticket=thread, author_customer=customer, body="Any news?", at=older
+    )
+    with tenant_context(tenant):
+        customer.refresh_from_db()
+    assert customer.last_contact_at == newer
+    html = page_text(agent_client.get("/t/acme/customers/"))
+    assert 'title="26 Nov 2025, 13:00"' in html and "23 Oct 2025" not in html
+
+
 def test_customer_edit_saves_and_says_so(agent_client, tenant, customer):
     response = post(
         agent_client,

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from helpdesk.accounts.models import User
@@ -281,9 +282,11 @@ def _message_store(
         if not counted:
             ticket.last_customer_message_at = now
             changed.append("last_customer_message_at")
-        Customer.objects.for_tenant(tenant).filter(pk=ticket.customer_id).update(
-            last_contact_at=now
-        )
+        # Only ever forward: a message recorded late (an import, a backfilled history) is not
+        # the customer's latest contact. Still one statement.
+        Customer.objects.for_tenant(tenant).filter(
+            Q(last_contact_at__isnull=True) | Q(last_contact_at__lt=now), pk=ticket.customer_id
+        ).update(last_contact_at=now)
         if ticket.status == Status.SOLVED:
             _set_status(
                 tenant=tenant,
