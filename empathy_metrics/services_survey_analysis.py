@@ -33,7 +33,11 @@ from empathy_metrics.selectors.survey_analysis import (
 )
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant
-from tickets.services.analysis import MAX_ATTEMPTS, analysis_settings_words
+from tickets.services.analysis import (
+    MAX_ATTEMPTS,
+    analysis_is_deferred,
+    analysis_settings_words,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +46,8 @@ SWEEP_LIMIT = 200
 
 def survey_analysis_enqueue(*, tenant: Tenant, response: SurveyResponse) -> None:
     """After commit, queue the analysis of an answer's comment (a broker outage only logs: the
-    comment waits for the sweeper)."""
-    if not (response.comment or "").strip():
+    comment waits for the sweeper). Nothing inside ``analysis_deferred()`` (bulk seeding)."""
+    if not (response.comment or "").strip() or analysis_is_deferred():
         return
     from empathy_metrics.tasks import survey_response_analyse_task  # tasks import services
 

@@ -21,23 +21,33 @@ SWEEP_WINDOW = timedelta(days=30)
 KINDS = (SurveyKind.CSAT, SurveyKind.NPS, SurveyKind.FEEDBACK)
 
 
-def _waiting(queryset: QuerySet[SurveyResponse], *, before: datetime) -> QuerySet[SurveyResponse]:
+def _waiting(
+    queryset: QuerySet[SurveyResponse],
+    *,
+    before: datetime,
+    window: timedelta | None = SWEEP_WINDOW,
+) -> QuerySet[SurveyResponse]:
+    queryset = queryset.filter(kind__in=KINDS, created_at__lte=before)
+    if window is not None:
+        queryset = queryset.filter(created_at__gte=before - window)
     return (
-        queryset.filter(
-            kind__in=KINDS, created_at__gte=before - SWEEP_WINDOW, created_at__lte=before
-        )
-        .exclude(comment="")
+        queryset.exclude(comment="")
         .exclude(extra_answers__has_key=ANALYSIS_KEY)
         .exclude(extra_answers__has_key=FAILED_KEY)
     )
 
 
 def survey_response_ids_unanalysed(
-    *, tenant: Tenant, before: datetime, limit: int = 200
+    *,
+    tenant: Tenant,
+    before: datetime,
+    limit: int = 200,
+    window: timedelta | None = SWEEP_WINDOW,
 ) -> list[int]:
-    """Answers whose comment still waits for analysis, given before ``before``, oldest first."""
+    """Answers whose comment still waits for analysis, given before ``before`` (and within
+    ``window`` of it; None: however old, for a backfilled history), oldest first."""
     return list(
-        _waiting(SurveyResponse.objects.for_tenant(tenant), before=before)
+        _waiting(SurveyResponse.objects.for_tenant(tenant), before=before, window=window)
         .order_by("created_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )

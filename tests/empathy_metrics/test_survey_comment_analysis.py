@@ -235,6 +235,30 @@ def test_the_sweeper_analyses_comments_left_waiting_in_this_tenant_only(tenant, 
     assert "_analysis" not in reload(no_comment).extra_answers
 
 
+def test_comments_stored_during_a_bulk_load_wait_and_are_found_however_old(
+    tenant, django_capture_on_commit_callbacks
+):
+    """Inside ``analysis_deferred()`` (the demo's seeding, imports) an answer enqueues nothing;
+    the loader analyses the waiting comments in batches, also those older than the sweep's
+    window (``window=None``)."""
+    from tickets.services.analysis import analysis_deferred
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        with analysis_deferred():
+            old = feedback_submit(
+                tenant=tenant,
+                body="The search on this help page is useless",
+                at=timezone.now() - timedelta(days=80),
+            )
+    assert callbacks == []
+    with tenant_context(tenant):
+        assert survey_response_ids_unanalysed(tenant=tenant, before=timezone.now()) == []
+        waiting = survey_response_ids_unanalysed(tenant=tenant, before=timezone.now(), window=None)
+    assert waiting == [old.pk]
+    survey_comments_analyse(tenant=tenant, response_ids=waiting, analyser=FakeAnalyser())
+    assert "_analysis" in reload(old).extra_answers
+
+
 # --- with a real worker on Redis ----------------------------------------------------------------
 
 

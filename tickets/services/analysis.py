@@ -79,13 +79,19 @@ _deferred: ContextVar[bool] = ContextVar("analysis_deferred", default=False)
 
 @contextmanager
 def analysis_deferred() -> Iterator[None]:
-    """Store messages as pending without enqueueing their analysis (bulk seeding, imports);
-    analyse them afterwards with ``messages_analyse_pending`` (or let the sweeper do it)."""
+    """Store messages (and survey comments) as pending without enqueueing their analysis (bulk
+    seeding, imports); analyse them afterwards with ``messages_analyse_pending`` and
+    ``survey_comments_analyse`` (or let the sweepers do it)."""
     token = _deferred.set(True)
     try:
         yield
     finally:
         _deferred.reset(token)
+
+
+def analysis_is_deferred() -> bool:
+    """Inside ``analysis_deferred()``: enqueue no analysis."""
+    return _deferred.get()
 
 
 def message_analysis_enqueue(*, tenant: Tenant, message: Message) -> None:

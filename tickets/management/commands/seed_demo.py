@@ -5,10 +5,18 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.db.models import Min
 from django.utils import timezone
 from tqdm import tqdm
 
+from empathy_metrics.models import SurveyKind, SurveyRequest, SurveyResponse
+from empathy_metrics.selectors.survey_analysis import survey_response_ids_unanalysed
+from empathy_metrics.services import csat_response_submit
+from empathy_metrics.services_nps import feedback_submit, nps_response_submit
+from empathy_metrics.services_rollups import metrics_rollup_rebuild
+from empathy_metrics.services_survey_analysis import survey_comments_analyse
 from helpdesk.accounts.models import User
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Membership, Tenant
@@ -22,8 +30,20 @@ from tickets.demo.conversations import (
     LAST_NAMES,
     pick_topic,
 )
+from tickets.demo.feedback import (
+    CSAT_ANSWER_SHARE,
+    FEEDBACK_TEXTS,
+    FEEDBACK_WITH_EMAIL_SHARE,
+    NPS_ANSWER_SHARE,
+    NPS_ASKED_SHARE,
+    csat_comment,
+    csat_score,
+    nps_reason,
+    nps_score,
+)
 from tickets.models import (
     Channel,
+    Customer,
     Group,
     GroupMember,
     Macro,
@@ -118,14 +138,24 @@ class Command(BaseCommand):
             tenant = self._tenant(spec)
             with tenant_context(tenant):
                 existing = Ticket.objects.for_tenant(tenant).count()
+            # Its own random stream: the tickets come out as they always did.
+            feedback_rng = random.Random(f"{seed}-{spec['slug']}-feedback")
             if existing:
                 self.stdout.write(
                     f"{spec['slug']}: already seeded ({existing} tickets), reusing it."
                 )
+                if not self._has_feedback(tenant):  # a demo seeded before it had feedback
+                    with analysis_deferred():
+                        self._seed_feedback(tenant, feedback_rng, days, no_progress)
+                    self._analyse_comments(tenant)
+                    metrics_rollup_rebuild(tenant=tenant)
                 continue
             with analysis_deferred():  # analysed in batches below, not one by one
                 self._seed_tenant(tenant, rng, customers, tickets, days, no_progress)
+                self._seed_feedback(tenant, feedback_rng, days, no_progress)
             self._analyse(tenant, no_progress)
+            # The dashboard's figures at once (beat keeps them up to date from here on).
+            metrics_rollup_rebuild(tenant=tenant)
         self._print_logins()
 
     def _analyse(self, tenant: Tenant, no_progress: bool) -> None:
@@ -141,7 +171,140 @@ class Command(BaseCommand):
                 bar.update(done)
                 if done == 0:
                     break
+        self._analyse_comments(tenant)
         triage_rules_install_defaults(tenant=tenant)
+
+    @staticmethod
+    def _analyse_comments(tenant: Tenant) -> None:
+        """Survey comments waiting for analysis, however old (the periodic sweep only looks at
+        the last 30 days), in batches."""
+        while True:
+            with tenant_context(tenant):
+                waiting = survey_response_ids_unanalysed(
+                    tenant=tenant, before=timezone.now(), limit=200, window=None
+                )
+            if (
+                not waiting
+                or not survey_comments_analyse(tenant=tenant, response_ids=waiting).analysed
+            ):
+                break
+
+    @staticmethod
+    def _has_feedback(tenant: Tenant) -> bool:
+        with tenant_context(tenant):
+            return SurveyResponse.objects.for_tenant(tenant).exists()
+
+    def _seed_feedback(self, tenant: Tenant, rng, days: int, no_progress: bool) -> None:
+        """What customers told us over the demo's days, through the services real answers use
+        (so the comments are analysed and the rollups count them): CSAT on a share of the
+        solved tickets, NPS from customers asked by email, feedback from the help page."""
+        now = timezone.now()
+        latest = now - timedelta(minutes=1)
+        with tenant_context(tenant):
+            solved = list(
+                Ticket.objects.for_tenant(tenant)
+                .filter(
+                    status__in=(Status.SOLVED, Status.CLOSED),
+                    merged_into__isnull=True,
+                    solved_at__isnull=False,
+                )
+                .select_related("assignee")
+                .order_by("id")
+            )
+            answered = 0
+            for ticket in tqdm(
+                solved, desc=f"{tenant.slug}: CSAT", unit="ticket", disable=no_progress
+            ):
+                # A share of the customers answer (the first few always, for a small demo),
+                # within a day or so; a ticket solved just now has no answer yet.
+                if rng.random() >= CSAT_ANSWER_SHARE and answered >= 3:
+                    continue
+                answer_at = ticket.solved_at + timedelta(hours=rng.uniform(0.2, 30))
+                if answer_at >= latest:
+                    continue
+                agent_name = ticket.assignee.full_name if ticket.assignee else ""
+                score = csat_score(rng)
+                csat_response_submit(
+                    tenant=tenant,
+                    ticket=ticket,
+                    score=score,
+                    comment=csat_comment(rng, score, agent_name.split(" ")[0]),
+                    channel=rng.choice(["email", "email", "status_page"]),
+                    at=answer_at,
+                )
+                answered += 1
+
+            # NPS: asked by email a while after a customer's first ticket; some answer.
+            first_ticket = dict(
+                Ticket.objects.for_tenant(tenant)
+                .values("customer_id")
+                .annotate(first=Min("created_at"))
+                .values_list("customer_id", "first")
+                .order_by()
+            )
+            last_ask = now - timedelta(hours=6)
+            eligible = list(  # a week after their first ticket at the earliest
+                Customer.objects.for_tenant(tenant)
+                .filter(
+                    pk__in=[
+                        customer_id
+                        for customer_id, first in first_ticket.items()
+                        if first + timedelta(days=7) < last_ask
+                    ]
+                )
+                .exclude(email="")
+                .order_by("id")
+            )
+            asked = rng.sample(
+                eligible,
+                k=max(round(len(eligible) * NPS_ASKED_SHARE), min(len(eligible), 6)),
+            )
+            for index, customer in enumerate(asked):
+                earliest = max(
+                    first_ticket[customer.pk] + timedelta(days=7), now - timedelta(days=days)
+                )
+                sent_at = earliest + (last_ask - earliest) * rng.random()
+                answer_at = sent_at + timedelta(hours=rng.uniform(0.1, 60))
+                if index < 3:  # the first few answer (a small demo has NPS figures too)
+                    answer_at = min(answer_at, sent_at + (latest - sent_at) / 2)
+                elif answer_at >= latest or rng.random() >= NPS_ANSWER_SHARE:
+                    answer_at = None  # not (yet) answered
+                reminder_at = sent_at + timedelta(hours=48)
+                request = SurveyRequest.objects.create(  # the email went out back then
+                    tenant=tenant,
+                    kind=SurveyKind.NPS,
+                    customer=customer,
+                    sent_at=sent_at,
+                    reminded_at=reminder_at if answer_at is None and reminder_at < now else None,
+                )
+                if answer_at is not None:
+                    score = nps_score(rng)
+                    nps_response_submit(
+                        tenant=tenant,
+                        survey_request=request,
+                        score=score,
+                        comment=nps_reason(rng, score),
+                        at=answer_at,
+                    )
+
+            # The help page's feedback box: some signed with an email address, some not.
+            people = list(Customer.objects.for_tenant(tenant).exclude(email="").order_by("id"))
+            base = settings.HELPDESK_BASE_URL.rstrip("/")
+            for path, text in rng.sample(FEEDBACK_TEXTS, k=len(FEEDBACK_TEXTS)):
+                who = (
+                    rng.choice(people)
+                    if people and rng.random() < FEEDBACK_WITH_EMAIL_SHARE
+                    else None
+                )
+                feedback_submit(
+                    tenant=tenant,
+                    body=text,
+                    email=who.email if who else "",
+                    name=who.name if who else "",
+                    page=f"{base}/t/{tenant.slug}/{path}",
+                    at=now
+                    - timedelta(days=days * rng.random() ** 1.3, minutes=rng.randint(1, 600)),
+                )
 
     def _tenant(self, spec: dict) -> Tenant:
         slug = spec["slug"]
