@@ -10,8 +10,14 @@ import numpy as np
 import pytest
 
 from tickets.analysis import get_analyser
-from tickets.analysis.analyser import HEAD_PHRASE, combine_signals
-from tickets.analysis.head import SignalHead
+from tickets.analysis.analyser import (
+    HEAD_PHRASE,
+    STACK_OVERRULES,
+    combine_signals,
+    decide_signals,
+    stack_features,
+)
+from tickets.analysis.head import SIGNAL_STACK_PATH, SignalHead
 from tickets.analysis.keywords import extract_keywords, normalise_words
 from tickets.analysis.language import detect_language
 from tickets.analysis.lexicon import SupportVader
@@ -341,6 +347,73 @@ def test_the_shipped_signal_head_matches_the_analyser(analyser):
     assert head.version == analyser.model_version
     assert head.weights.shape == (384 + 4, len(SIGNAL_NAMES))
     assert analyser.signal_head is not None
+
+
+def test_the_stack_keeps_the_rules_finds_and_may_overrule_only_urgency():
+    stack = _head([0.6] * 5)
+    assert frozenset({"urgency"}) == STACK_OVERRULES
+    signals, vetoed = detect_signals_detail(prepare("This is ridiculous. The site is down, ASAP."))
+    assert signals["frustration"]["score"] >= 0.5 and signals["urgency"]["score"] >= 0.5
+    q = np.array([0.1, 0.1, 0.2, 0.1, 0.1])  # the stack believes neither
+    decided = decide_signals(signals, vetoed, q, stack)
+    assert decided["frustration"] == signals["frustration"]  # a rule find stands
+    assert decided["urgency"]["score"] < 0.5  # overruled: shown as not present
+    assert decided["urgency"]["phrases"] == signals["urgency"]["phrases"]  # still explained
+    q = np.array([0.1, 0.1, 0.9, 0.1, 0.1])
+    assert decide_signals(signals, vetoed, q, stack)["urgency"] == signals["urgency"]
+
+
+def test_the_stack_adds_what_the_rules_missed_but_never_what_they_ruled_out():
+    stack = _head([0.6] * 5)
+    signals, vetoed = detect_signals_detail(prepare("No rush. The export screen is odd."))
+    q = np.array([0.9, 0.59, 0.99, 0.1, 0.1])
+    decided = decide_signals(signals, vetoed, q, stack)
+    assert decided["frustration"]["score"] >= 0.5
+    assert decided["frustration"]["phrases"] == [HEAD_PHRASE]
+    assert decided["confusion"]["score"] < 0.5  # just below its threshold
+    assert decided["urgency"]["score"] < 0.5  # "no rush" rules it out, however sure the stack
+
+
+def test_stack_features_describe_the_heads_and_the_rules():
+    signals, vetoed = detect_signals_detail(prepare("No rush. This is ridiculous."))
+    row = stack_features(
+        np.array([[0.7, 0.2, 0.1]]), np.array([[0.5, 0.5, 0.5, 0.5, 0.5]]), [signals], [vetoed]
+    )[0]
+    n = len(SIGNAL_NAMES)
+    assert row.shape == (3 + 4 * n,)
+    assert list(row[:3]) == [0.7, 0.2, 0.1]
+    assert np.allclose(row[3 : 3 + n], 0.0)  # log-odds of 0.5
+    fired = dict(zip(SIGNAL_NAMES, row[3 + 2 * n : 3 + 3 * n], strict=True))
+    ruled_out = dict(zip(SIGNAL_NAMES, row[3 + 3 * n :], strict=True))
+    assert fired["frustration"] == 1.0 and fired["urgency"] == 0.0
+    assert ruled_out["urgency"] == 1.0 and ruled_out["frustration"] == 0.0
+
+
+def test_the_shipped_signal_stack_matches_the_analyser(analyser):
+    stack = SignalHead.load(SIGNAL_STACK_PATH)
+    assert stack is not None and stack.names == SIGNAL_NAMES
+    assert stack.version == analyser.model_version
+    assert stack.weights.shape == (3 + 4 * len(SIGNAL_NAMES), len(SIGNAL_NAMES))
+    assert all(0.0 < t < 1.0 for t in stack.thresholds)
+    assert analyser.signal_stack is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "present", "absent"),
+    [
+        ("I am VERY confused!!!", {"confusion"}, {"gratitude"}),
+        ("I don't know what to click to export my data.", {"confusion"}, {"churn_risk"}),
+        ("URGENT: the site is down and we are losing sales.", {"urgency"}, {"gratitude"}),
+        ("No rush, whenever you have time.", set(), {"urgency"}),
+        ("Still waiting for my refund!!! This is ridiculous.", {"frustration"}, {"gratitude"}),
+        ("Thank you so much, it works perfectly now!", {"gratitude"}, {"frustration"}),
+        ("Thanks in advance.", set(), {"gratitude"}),
+        ("Cancel my subscription, we're switching to Zendesk.", {"churn_risk"}, {"gratitude"}),
+    ],
+)
+def test_the_whole_analyser_on_crafted_sentences(analyser, text, present, absent):
+    found = set(analyser.analyse(text).present_signals)
+    assert present <= found and not (absent & found), found
 
 
 def test_intensity_raises_the_score():

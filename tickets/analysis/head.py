@@ -16,6 +16,9 @@ import numpy as np
 LABELS = ("negative", "neutral", "positive")
 HEAD_PATH = Path(__file__).resolve().parent / "data" / "head.npz"
 SIGNAL_HEAD_PATH = Path(__file__).resolve().parent / "data" / "signal_head.npz"
+# The signal stack: one logistic regression per signal over the sentiment head, the signal head
+# and the rules (``analyser.stack_features``); a ``SignalHead`` too, fitted on other inputs.
+SIGNAL_STACK_PATH = Path(__file__).resolve().parent / "data" / "signal_stack.npz"
 
 
 @dataclass
