@@ -36,8 +36,9 @@ SUPPORTED_LANGUAGES = frozenset({"en"})
 EXTRA_FEATURES = 4 + len(SIGNAL_NAMES) + 4
 EMBEDDING_SIZE = 384
 SHAPE_FEATURES = 4  # the last four extra features
-# The signal head does not add a signal when the rules found one of these: thanks is where the
-# head's frustration was most often wrong (round 5: "Legends."). Since round 7 the labelling guide
+# The signal head (and the signal stack) does not add a signal when the rules found one of these:
+# thanks is where the head's frustration was most often wrong (round 5: "Legends."; round 10:
+# "Y'all rock", "Top marks to the support chap"; leave-one-writer-out it costs no recall). Since round 7 the labelling guide
 # counts an angry goodbye ("Three strikes. I'm out.") as frustration and churn risk, so churn risk
 # no longer keeps the head's frustration out (round 6 kept it out).
 HEAD_NOT_WITH: dict[str, tuple[str, ...]] = {"frustration": ("gratitude",)}
@@ -122,16 +123,21 @@ def decide_signals(
     found stays found (with their score, so intensity still ranks, and their phrases), except for
     the signals in ``STACK_OVERRULES``: there a rule's find needs the stack's confirmation, and
     one it does not confirm keeps its phrases with a score below 0.5 (not present). Any other
-    signal is present when ``q`` reaches the signal's threshold and the rules did not rule it
-    out; it gets ``q`` rescaled into [0.5, 1) and ``HEAD_PHRASE``."""
+    signal is present when ``q`` reaches the signal's threshold, the rules did not rule it out
+    and did not find one that keeps it off (``HEAD_NOT_WITH``: no frustration added to thanks);
+    it gets ``q`` rescaled into [0.5, 1) and ``HEAD_PHRASE``."""
     out = {}
     for column, name in enumerate(stack.names):
         rule = signals.get(name, {"score": 0.0, "phrases": []})
         threshold = float(stack.thresholds[column])
         p = float(q[column])
+        held_off = any(
+            signals.get(other, {}).get("score", 0.0) >= PRESENT_AT
+            for other in HEAD_NOT_WITH.get(name, ())
+        )
         if rule["score"] >= PRESENT_AT and name not in STACK_OVERRULES:
             out[name] = dict(rule)
-        elif name not in vetoed and p >= threshold:
+        elif name not in vetoed and not held_off and p >= threshold:
             if rule["score"] >= PRESENT_AT:
                 out[name] = dict(rule)
             else:
