@@ -5,8 +5,8 @@ is stored and marked, not scored) -> support signals (rules) -> VADER with the s
 MiniLM sentence embedding (numpy) -> the trained head gives the label and a score in [-1, 1]
 (P(positive) - P(negative)); the signal head reads each signal from the embedding; the signal
 stack weighs the rules, the signal head and the sentiment together and decides which signals are
-present (the rules' negations stay final) -> keyphrases. ``analyse_batch`` runs the encoder on the whole batch
-at once, which is where the time goes.
+present (the rules' negations stay final) -> keyphrases. ``analyse_batch`` runs the encoder on
+the whole batch at once, which is where the time goes.
 """
 
 from __future__ import annotations
@@ -38,9 +38,9 @@ EMBEDDING_SIZE = 384
 SHAPE_FEATURES = 4  # the last four extra features
 # The signal head (and the signal stack) does not add a signal when the rules found one of these:
 # thanks is where the head's frustration was most often wrong (round 5: "Legends."; round 10:
-# "Y'all rock", "Top marks to the support chap"; leave-one-writer-out it costs no recall). Since round 7 the labelling guide
-# counts an angry goodbye ("Three strikes. I'm out.") as frustration and churn risk, so churn risk
-# no longer keeps the head's frustration out (round 6 kept it out).
+# "Y'all rock", "Top marks to the support chap"; leave-one-writer-out it costs no recall). Since
+# round 7 the labelling guide counts an angry goodbye ("Three strikes. I'm out.") as frustration
+# and churn risk, so churn risk no longer keeps the head's frustration out (round 6 kept it out).
 HEAD_NOT_WITH: dict[str, tuple[str, ...]] = {"frustration": ("gratitude",)}
 # The signals whose rule finds the signal stack may overrule. On text the rules were not written
 # on, urgency's rules are the least precise (0.84 on round 8: a date, "still waiting" or "down"
