@@ -15,6 +15,7 @@ from tickets.analysis.analyser import (
     STACK_OVERRULES,
     combine_signals,
     decide_signals,
+    rule_stands,
     stack_features,
 )
 from tickets.analysis.head import SIGNAL_STACK_PATH, SignalHead
@@ -352,7 +353,7 @@ def test_the_shipped_signal_head_matches_the_analyser(analyser):
 def test_the_stack_keeps_the_rules_finds_and_may_overrule_only_urgency():
     stack = _head([0.6] * 5)
     assert frozenset({"urgency"}) == STACK_OVERRULES
-    signals, vetoed = detect_signals_detail(prepare("This is ridiculous. The site is down, ASAP."))
+    signals, vetoed = detect_signals_detail(prepare("This is ridiculous. The site is down."))
     assert signals["frustration"]["score"] >= 0.5 and signals["urgency"]["score"] >= 0.5
     q = np.array([0.1, 0.1, 0.2, 0.1, 0.1])  # the stack believes neither
     decided = decide_signals(signals, vetoed, q, stack)
@@ -360,6 +361,11 @@ def test_the_stack_keeps_the_rules_finds_and_may_overrule_only_urgency():
     assert decided["urgency"]["score"] < 0.5  # overruled: shown as not present
     assert decided["urgency"]["phrases"] == signals["urgency"]["phrases"]  # still explained
     q = np.array([0.1, 0.1, 0.9, 0.1, 0.1])
+    assert decide_signals(signals, vetoed, q, stack)["urgency"] == signals["urgency"]
+    # said in so many words, urgency stands whatever the stack believes
+    signals, vetoed = detect_signals_detail(prepare("URGENT: the export fails."))
+    assert rule_stands("urgency", signals["urgency"])
+    q = np.array([0.1, 0.1, 0.01, 0.1, 0.1])
     assert decide_signals(signals, vetoed, q, stack)["urgency"] == signals["urgency"]
 
 
@@ -404,6 +410,11 @@ def test_the_shipped_signal_stack_matches_the_analyser(analyser):
         ("I am VERY confused!!!", {"confusion"}, {"gratitude"}),
         ("I don't know what to click to export my data.", {"confusion"}, {"churn_risk"}),
         ("URGENT: the site is down and we are losing sales.", {"urgency"}, {"gratitude"}),
+        (
+            "URGENT!!! Nothing works. Fix it today or I cancel my subscription.",
+            {"urgency", "churn_risk"},
+            {"gratitude"},
+        ),
         ("No rush, whenever you have time.", set(), {"urgency"}),
         ("Still waiting for my refund!!! This is ridiculous.", {"frustration"}, {"gratitude"}),
         ("Thank you so much, it works perfectly now!", {"gratitude"}, {"frustration"}),

@@ -62,7 +62,7 @@ TEST_SHARE = 3  # out of 10
 SUPPORT_WEIGHT = 6.0
 L2 = 1e-2
 STEPS = 400
-VERSION = "minilm-vader-head-9"
+VERSION = "minilm-vader-head-10"
 # The signal head: L2 chosen by cross-validation inside the support set (``SIGNAL_L2S``); each
 # signal's threshold is the lowest at which the head alone, out of fold, is right at least
 # ``SIGNAL_HEAD_PRECISION`` of the time (the rules stay the first word; the head only adds).
@@ -408,7 +408,7 @@ def fit_signal_stack(fresh: dict) -> tuple:
     other writers' files only; the rules' finds kept as ``analyser.decide_signals`` keeps
     them), then the final stack on all of them with thresholds chosen
     on the pooled leave-one-writer-out probabilities."""
-    from tickets.analysis.analyser import HEAD_NOT_WITH, STACK_OVERRULES
+    from tickets.analysis.analyser import HEAD_NOT_WITH
 
     features, targets, groups, vetoed = (
         fresh["features"],
@@ -416,8 +416,7 @@ def fit_signal_stack(fresh: dict) -> tuple:
         fresh["groups"],
         fresh["vetoed"],
     )
-    overrules = np.array([name in STACK_OVERRULES for name in SIGNAL_NAMES])
-    kept = fresh["rules"] & ~vetoed & ~overrules
+    kept = fresh["stands"] & ~vetoed
     held_off = np.zeros_like(kept)
     for name, others in HEAD_NOT_WITH.items():
         found = [fresh["rules"][:, SIGNAL_NAMES.index(o)] for o in others]
@@ -461,12 +460,12 @@ def fit_signal_stack(fresh: dict) -> tuple:
 def fresh_stack_inputs(x_dev, y_dev, x_sup, support, train_head, signal_l2) -> dict:
     """The stack's training rows: every message of ``FRESH_SOURCES``, with the sentiment head's
     and the signal head's outputs from heads fitted without that message's file."""
-    from tickets.analysis.analyser import signal_features, stack_features
+    from tickets.analysis.analyser import rule_stands, signal_features, stack_features
 
     sources = np.array([e.source for e in support])
     y_sup = _labels(support)
     targets = _signal_targets(support)
-    rows, parts, ruled_out, fired = [], [], [], []
+    rows, parts, ruled_out, fired, stands = [], [], [], [], []
     for group in FRESH_SOURCES:
         test = sources == group
         if not test.any():
@@ -495,6 +494,7 @@ def fresh_stack_inputs(x_dev, y_dev, x_sup, support, train_head, signal_l2) -> d
         )
         ruled_out.extend([[name in d[1] for name in SIGNAL_NAMES] for d in detail])
         fired.extend([[d[0][name]["score"] >= PRESENT_AT for name in SIGNAL_NAMES] for d in detail])
+        stands.extend([[rule_stands(name, d[0][name]) for name in SIGNAL_NAMES] for d in detail])
         rows.extend(index)
     rows = np.array(rows)
     return {
@@ -503,6 +503,7 @@ def fresh_stack_inputs(x_dev, y_dev, x_sup, support, train_head, signal_l2) -> d
         "groups": sources[rows],
         "vetoed": np.array(ruled_out, dtype=bool),
         "rules": np.array(fired, dtype=bool),
+        "stands": np.array(stands, dtype=bool),
     }
 
 
