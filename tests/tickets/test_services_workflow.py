@@ -205,6 +205,37 @@ def test_repeat_detection_links_same_topic_within_the_window_only(tenant, custom
     assert ticket_repeat_detect(tenant=tenant, ticket=later) != old
 
 
+def test_a_new_ticket_on_the_same_topic_is_linked_as_a_repeat_when_it_is_created(
+    tenant, customer, other_tenant
+):
+    now = timezone.now()
+    first = new_ticket(tenant, customer, subject="Charged twice", at=now - timedelta(days=2))
+    again = new_ticket(
+        tenant, customer, subject="Charged twice for order 1234", body="Still charged twice"
+    )
+    other_topic = new_ticket(tenant, customer, subject="Feature idea: dark mode", body="Please")
+    someone_else = new_ticket(
+        tenant, CustomerFactory(tenant=tenant, email="kim@example.com"), subject="Charged twice"
+    )
+    # the same words in another helpdesk, from a customer with the same address, link nothing
+    elsewhere = new_ticket(
+        other_tenant,
+        CustomerFactory(tenant=other_tenant, email="jo@example.com"),
+        subject="Charged twice",
+    )
+    assert fresh(again).repeat_of_id == first.pk
+    assert fresh(other_topic).repeat_of_id is None
+    assert fresh(someone_else).repeat_of_id is None
+    assert fresh(elsewhere).repeat_of_id is None
+    with tenant_context(tenant):
+        events = list(TicketEvent.objects.filter(ticket=again, kind="ticket.repeat_detected"))
+    assert [(e.to_value, e.is_public) for e in events] == [(str(first.number), False)]
+    # detecting again changes nothing and records nothing new
+    assert ticket_repeat_detect(tenant=tenant, ticket=again) == first
+    with tenant_context(tenant):
+        assert TicketEvent.objects.filter(ticket=again, kind="ticket.repeat_detected").count() == 1
+
+
 def test_topic_similarity_ignores_filler_words():
     assert topic_similarity("Please help: checkout page broken", "checkout page still broken") > 0.5
     assert topic_similarity("refund", "dark mode") == 0

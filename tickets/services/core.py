@@ -31,6 +31,7 @@ from tickets.models import (
 from tickets.sanitize import sanitize_html, text_to_html
 from tickets.services.analysis import message_analysis_enqueue
 from tickets.services.email_out import email_reply_queue
+from tickets.services.merge import repeat_candidate, repeat_record
 from tickets.services.sla import sla_apply, sla_on_message, sla_on_status_change
 
 
@@ -133,6 +134,10 @@ def _ticket_store(
     now = at or timezone.now()
     _assert_same_tenant(tenant, customer)
     _assert_member(tenant, actor)
+    # A repeat of the customer's recent ticket on the same topic (the repeat-ticket metric).
+    earlier = repeat_candidate(
+        tenant=tenant, customer_id=customer.pk, subject=subject, body=body, at=now
+    )
     ticket = Ticket.objects.create(
         tenant=tenant,
         number=counter_next(tenant=tenant, name="ticket"),
@@ -145,6 +150,7 @@ def _ticket_store(
         # What its first message (from the customer, or logged for them) sets, saved now.
         message_count=1,
         last_customer_message_at=now,
+        repeat_of=earlier,
     )
     ticket_new_here(ticket)  # no page can be open on it before this commits
     from tickets.services.status import status_link_create  # the customer's status page
@@ -159,6 +165,8 @@ def _ticket_store(
         to_value=Status.NEW,
         at=now,
     )
+    if earlier is not None:
+        repeat_record(tenant=tenant, ticket=ticket, earlier=earlier)
     # The ticket row was inserted by this transaction: it is ours already (no re-read, no
     # lock), and the first message updates this very object.
     _message_store(

@@ -91,43 +91,79 @@ def topic_similarity(a: str, b: str) -> float:
     return len(wa & wb) / len(wa | wb)
 
 
+def repeat_candidate(
+    *,
+    tenant: Tenant,
+    customer_id: int,
+    subject: str,
+    body: str,
+    at: datetime,
+    window: timedelta = REPEAT_WINDOW,
+    exclude_pk: int | None = None,
+) -> Ticket | None:
+    """The same customer's most recent ticket within ``window`` before ``at`` whose subject is on
+    the topic of ``subject`` and ``body`` (one query; call inside the tenant's scope)."""
+    earlier = (
+        Ticket.objects.for_tenant(tenant)
+        .filter(
+            customer_id=customer_id,
+            created_at__gte=at - window,
+            created_at__lte=at,
+            merged_into=None,
+        )
+        .exclude(pk=exclude_pk)
+        .only("pk", "number", "subject", "created_at")
+        .order_by("-created_at")[:20]
+    )
+    text = f"{subject} {body}"
+    for candidate in earlier:
+        if (
+            topic_similarity(text, candidate.subject) >= REPEAT_SIMILARITY
+            or topic_similarity(subject, candidate.subject) >= REPEAT_SIMILARITY
+        ):
+            return candidate
+    return None
+
+
+def repeat_record(*, tenant: Tenant, ticket: Ticket, earlier: Ticket) -> None:
+    """The timeline entry for a ticket found to repeat ``earlier`` (staff only)."""
+    event_record(
+        tenant=tenant,
+        ticket=ticket,
+        kind="ticket.repeat_detected",
+        to_value=str(earlier.number),
+        data={"repeat_of": earlier.number},
+        is_public=False,
+        at=ticket.created_at,
+    )
+
+
 def ticket_repeat_detect(
     *, tenant: Tenant, ticket: Ticket, window: timedelta = REPEAT_WINDOW
 ) -> Ticket | None:
-    """Link ``ticket`` to the same customer's most recent ticket on the same topic within
-    ``window`` (the repeat-ticket metric counts these). Returns that earlier ticket or None."""
+    """Link an existing ``ticket`` to the same customer's most recent ticket on the same topic
+    within ``window`` (the repeat-ticket metric counts these). Returns that earlier ticket or
+    None. New tickets are linked as they are created (``core._ticket_store``); this serves
+    tickets stored before that, or by other means."""
     with tenant_context(tenant):
         ticket = Ticket.objects.for_tenant(tenant).get(pk=ticket.pk)
+        if ticket.repeat_of_id is not None:  # linked already (at creation, or before)
+            return Ticket.objects.for_tenant(tenant).get(pk=ticket.repeat_of_id)
         first = Message.objects.for_tenant(tenant).filter(ticket=ticket).order_by("id").first()
-        text = f"{ticket.subject} {first.body_text if first else ''}"
-        earlier = (
-            Ticket.objects.for_tenant(tenant)
-            .filter(
-                customer_id=ticket.customer_id,
-                created_at__gte=ticket.created_at - window,
-                created_at__lte=ticket.created_at,
-                merged_into=None,
-            )
-            .exclude(pk=ticket.pk)
-            .order_by("-created_at")[:20]
+        candidate = repeat_candidate(
+            tenant=tenant,
+            customer_id=ticket.customer_id,
+            subject=ticket.subject,
+            body=first.body_text if first else "",
+            at=ticket.created_at,
+            window=window,
+            exclude_pk=ticket.pk,
         )
-        for candidate in earlier:
-            if topic_similarity(text, candidate.subject) >= REPEAT_SIMILARITY or (
-                topic_similarity(ticket.subject, candidate.subject) >= REPEAT_SIMILARITY
-            ):
-                ticket.repeat_of = candidate
-                ticket.save(update_fields=["repeat_of"])
-                event_record(
-                    tenant=tenant,
-                    ticket=ticket,
-                    kind="ticket.repeat_detected",
-                    to_value=str(candidate.number),
-                    data={"repeat_of": candidate.number},
-                    is_public=False,
-                    at=ticket.created_at,
-                )
-                return candidate
-    return None
+        if candidate is not None:
+            ticket.repeat_of = candidate
+            ticket.save(update_fields=["repeat_of"])
+            repeat_record(tenant=tenant, ticket=ticket, earlier=candidate)
+    return candidate
 
 
 def ticket_merge(
