@@ -37,6 +37,28 @@ def test_the_api_answer_of_a_new_ticket_is_what_a_read_returns(tenant, admin_use
     assert created.json()["message_count"] == 1 and created.json()["tags"] == []
 
 
+def test_a_customer_writing_again_on_the_same_topic_makes_a_repeat_ticket(tenant, admin_user):
+    """Through the API, as the dashboard's repeat-ticket rate sees it."""
+    _key, raw = api_key_create(tenant=tenant, actor=admin_user, name="site", scopes=["write"])
+    client = APIClient(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+    ids = []
+    for subject, body in [
+        ("Charged twice", "My card was charged twice for order 881"),
+        ("Dark mode", "Any plans for a dark theme?"),
+        ("Still charged twice", "Order 881 is still charged twice"),
+    ]:
+        answer = client.post(
+            "/api/v1/t/acme/tickets/",
+            {"subject": subject, "body": body, "customer_email": "a@example.com"},
+            format="json",
+        )
+        assert answer.status_code == 201, answer.content
+        ids.append(answer.json()["id"])
+    with tenant_context(tenant):
+        tickets = [Ticket.objects.get(public_id=public_id) for public_id in ids]
+    assert [t.repeat_of_id for t in tickets] == [None, None, tickets[0].pk]
+
+
 def _statements_of(post) -> list[str]:
     post()  # the customer exists after this one, as for most tickets
     with CaptureQueriesContext(connection) as queries:
