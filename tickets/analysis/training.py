@@ -1,22 +1,23 @@
-"""Train and evaluate the sentiment head and the signal head; evaluate the signal rules. Plain
-Python, no Django.
+"""Train and evaluate the sentiment head, the signal head and the signal stack; evaluate the
+signal rules. Plain Python, no Django.
 
     python -m tickets.analysis.training evaluate   # development figures only (CV), no writing
-    python -m tickets.analysis.training train      # ...then write data/head.npz, signal_head.npz
+    python -m tickets.analysis.training train      # ...then write data/head.npz,
+                                                   # signal_head.npz and signal_stack.npz
     python -m tickets.analysis.training heldout    # the shipped analyser on data/heldout/: run
                                                    # it once, after the last change, and report it
 
 Data:
 - ``../shared/data/sentiment/dev.csv`` (or HELPDESK_SENTIMENT_DEV): 7,908 tweets and review
   snippets with 3-class labels (see its README);
-- ``data/raw/*.txt``: 2,370 hand-written, hand-labelled support messages (sentiment and the five
-  signals on each), development data: rounds 1-7, each held-out set reported once and then read
-  (``raw/16_seventh_round.txt`` is round 7), plus the development file ``15_seventh_round_dev``;
-  lines labelled ``xx`` (other languages) are skipped here;
-- ``data/heldout/*.txt``: the round-8 set (``06_eighth_round.txt``, 482 messages plus 6 in other
-  languages), written by a reader who had not seen the rules and committed before any round-8
-  change; never used to fit or tune anything: the held-out figures come from here (see
-  data/README.md).
+- ``data/raw/*.txt``: 5,231 hand-written, hand-labelled support messages (sentiment and the five
+  signals on each), development data: rounds 1-10, each held-out set reported once and then
+  read, and the files of the development writers; the files in ``FRESH_SOURCES`` (below) are
+  the ones the rules were never revised against, on which the stack is fitted; lines labelled
+  ``xx`` (other languages) are skipped here;
+- ``data/heldout/*.txt``: the latest round's set (round 11, ``09_eleventh_round.txt``), written
+  by a reader who had not seen the rules and committed before the change it tested; never used to
+  fit or tune anything: the held-out figures come from here (see data/README.md).
 """
 
 from __future__ import annotations
