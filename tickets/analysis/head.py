@@ -104,9 +104,11 @@ def fit(
 class SignalHead:
     """P(signal present) for each support signal, from the sentence embedding and the shape
     features (no rule scores: the rules were written on the same messages the head is trained
-    on, so it would only learn to repeat them). The analyser adds a signal when its probability
-    reaches the signal's threshold (chosen by cross-validation for precision) and the rules did
-    not rule it out; see ``Analyser.analyse_batch``."""
+    on, so it would only learn to repeat them). Its probabilities feed the signal stack, which
+    decides (``analyser.decide_signals``); without a stack the analyser adds a signal when its
+    probability reaches the signal's threshold and the rules did not rule it out
+    (``analyser.combine_signals``). The stack is a ``SignalHead`` too, over other inputs
+    (``analyser.stack_features``)."""
 
     names: tuple[str, ...]
     weights: np.ndarray  # (features, signals)
