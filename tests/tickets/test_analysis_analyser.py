@@ -383,25 +383,33 @@ def test_the_stack_adds_what_the_rules_missed_but_never_what_they_ruled_out():
 def test_stack_features_describe_the_heads_and_the_rules():
     signals, vetoed = detect_signals_detail(prepare("No rush. This is ridiculous."))
     row = stack_features(
-        np.array([[0.7, 0.2, 0.1]]), np.array([[0.5, 0.5, 0.5, 0.5, 0.5]]), [signals], [vetoed]
+        np.array([[0.7, 0.2, 0.1]]),
+        np.array([[0.5, 0.5, 0.5, 0.5, 0.5]]),
+        np.array([[0.9, 0.5, 0.5, 0.5, 0.5]]),
+        [signals],
+        [vetoed],
     )[0]
     n = len(SIGNAL_NAMES)
-    assert row.shape == (3 + 4 * n,)
+    assert row.shape == (3 + 5 * n,)
     assert list(row[:3]) == [0.7, 0.2, 0.1]
     assert np.allclose(row[3 : 3 + n], 0.0)  # log-odds of 0.5
     fired = dict(zip(SIGNAL_NAMES, row[3 + 2 * n : 3 + 3 * n], strict=True))
-    ruled_out = dict(zip(SIGNAL_NAMES, row[3 + 3 * n :], strict=True))
+    ruled_out = dict(zip(SIGNAL_NAMES, row[3 + 3 * n : 3 + 4 * n], strict=True))
+    lexical = dict(zip(SIGNAL_NAMES, row[3 + 4 * n :], strict=True))
     assert fired["frustration"] == 1.0 and fired["urgency"] == 0.0
     assert ruled_out["urgency"] == 1.0 and ruled_out["frustration"] == 0.0
+    assert lexical["frustration"] == pytest.approx(np.log(9)) and lexical["urgency"] == 0.0
 
 
 def test_the_shipped_signal_stack_matches_the_analyser(analyser):
     stack = SignalHead.load(SIGNAL_STACK_PATH)
     assert stack is not None and stack.names == SIGNAL_NAMES
     assert stack.version == analyser.model_version
-    assert stack.weights.shape == (3 + 4 * len(SIGNAL_NAMES), len(SIGNAL_NAMES))
+    assert stack.weights.shape == (3 + 5 * len(SIGNAL_NAMES), len(SIGNAL_NAMES))
     assert all(0.0 < t < 1.0 for t in stack.thresholds)
     assert analyser.signal_stack is not None
+    assert analyser.lexical_head.version == analyser.model_version
+    assert analyser.lexical_head.names == SIGNAL_NAMES
 
 
 @pytest.mark.parametrize(

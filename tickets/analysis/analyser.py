@@ -3,9 +3,10 @@
 Pipeline for one message: strip quoted history and signatures -> detect the language (non-English
 is stored and marked, not scored) -> support signals (rules) -> VADER with the support lexicon ->
 MiniLM sentence embedding (numpy) -> the trained head gives the label and a score in [-1, 1]
-(P(positive) - P(negative)); the signal head reads each signal from the embedding; the signal
-stack weighs the rules, the signal head and the sentiment together and decides which signals are
-present (the rules' negations stay final) -> keyphrases. ``analyse_batch`` runs the encoder on
+(P(positive) - P(negative)); the signal head reads each signal from the embedding, the lexical
+head from the words and word pairs used (``lexical.py``); the signal stack weighs the rules, both
+signal heads and the sentiment together and decides which signals are present (the rules'
+negations stay final) -> keyphrases. ``analyse_batch`` runs the encoder on
 the whole batch at once, which is where the time goes.
 """
 
@@ -28,6 +29,7 @@ from tickets.analysis.head import (
 )
 from tickets.analysis.keywords import extract_keywords, normalise_words
 from tickets.analysis.language import detect_language
+from tickets.analysis.lexical import LEXICAL_HEAD_PATH, LexicalHead
 from tickets.analysis.lexicon import SupportVader
 from tickets.analysis.signals import PRESENT_AT, SIGNAL_NAMES, detect_signals_detail
 from tickets.analysis.text import prepare
@@ -100,17 +102,23 @@ def signal_features(features: np.ndarray) -> np.ndarray:
     return np.hstack([features[:, :EMBEDDING_SIZE], features[:, -SHAPE_FEATURES:]])
 
 
+def _log_odds(p: np.ndarray) -> np.ndarray:
+    q = np.clip(p, 1e-4, 1 - 1e-4)
+    return np.log(q / (1 - q))
+
+
 def stack_features(
     sentiment_p: np.ndarray,
     signal_p: np.ndarray,
+    lexical_p: np.ndarray,
     signals: list[dict[str, dict]],
     vetoed: list[frozenset[str]],
 ) -> np.ndarray:
     """The signal stack's input, one row per message: the sentiment head's three probabilities,
-    the signal head's log-odds, the rules' scores, whether each rule fired and what the rules
-    ruled out. (The lexicon and shape features were tried too: leave-one-writer-out they cost
-    confusion 0.10 of precision and urgency 0.03, for 0.01-0.03 of recall.)"""
-    q = np.clip(signal_p, 1e-4, 1 - 1e-4)
+    the signal head's log-odds, the rules' scores, whether each rule fired, what the rules ruled
+    out and the lexical head's log-odds. (The lexicon and shape features were tried too:
+    leave-one-writer-out they cost confusion 0.10 of precision and urgency 0.03, for 0.01-0.03
+    of recall.)"""
     rows = len(signals)
     scores = np.array([[s[n]["score"] for n in SIGNAL_NAMES] for s in signals], dtype=np.float64)
     ruled_out = np.array([[n in v for n in SIGNAL_NAMES] for v in vetoed], dtype=np.float64)
@@ -118,10 +126,11 @@ def stack_features(
     return np.hstack(
         [
             sentiment_p,
-            np.log(q / (1 - q)),
+            _log_odds(signal_p),
             scores,
             (scores >= PRESENT_AT).astype(np.float64),
             ruled_out.reshape(rows, len(SIGNAL_NAMES)),
+            _log_odds(lexical_p),
         ]
     )
 
@@ -215,10 +224,13 @@ class Analyser:
         head: Head | None = None,
         signal_head: SignalHead | bool | None = True,
         signal_stack: SignalHead | bool | None = True,
+        lexical_head: LexicalHead | bool | None = True,
     ) -> None:
-        """``signal_head`` and ``signal_stack``: a head, None to go without, or True to load the
-        shipped one (if the file exists). Without a signal head there is no stack either (rules
-        only); without a stack the head only adds what the rules missed (``combine_signals``)."""
+        """``signal_head``, ``signal_stack`` and ``lexical_head``: a head, None to go without, or
+        True to load the shipped one (if the file exists). Without a signal head there is no
+        stack either (rules only); the stack also needs the lexical head, whose log-odds are
+        among its inputs; without a stack the signal head only adds what the rules missed
+        (``combine_signals``)."""
         if encoder is None:
             from tickets.analysis.encoder import MiniLmEncoder
 
@@ -227,7 +239,10 @@ class Analyser:
         self.head = head or Head.load(HEAD_PATH)
         self.signal_head = SignalHead.load(SIGNAL_HEAD_PATH) if signal_head is True else signal_head
         stack = SignalHead.load(SIGNAL_STACK_PATH) if signal_stack is True else signal_stack
-        self.signal_stack = stack if self.signal_head is not None else None
+        lexical = LexicalHead.load(LEXICAL_HEAD_PATH) if lexical_head is True else lexical_head
+        self.lexical_head = lexical
+        usable = self.signal_head is not None and lexical is not None
+        self.signal_stack = stack if usable else None
         self.vader = SupportVader()
         self.model_version = self.head.version
 
@@ -271,7 +286,13 @@ class Analyser:
             )
             stacked = (
                 self.signal_stack.probabilities(
-                    stack_features(probabilities, signal_p, signals, vetoed)
+                    stack_features(
+                        probabilities,
+                        signal_p,
+                        self.lexical_head.probabilities([prepared[i] for i in scored]),
+                        signals,
+                        vetoed,
+                    )
                 )
                 if self.signal_stack is not None
                 else None
