@@ -350,23 +350,30 @@ def test_the_shipped_signal_head_matches_the_analyser(analyser):
     assert analyser.signal_head is not None
 
 
-def test_the_stack_keeps_the_rules_finds_and_may_overrule_only_urgency():
+def test_the_stack_keeps_the_rules_finds_and_may_overrule_only_urgency_and_frustration():
     stack = _head([0.6] * 5)
-    assert frozenset({"urgency"}) == STACK_OVERRULES
-    signals, vetoed = detect_signals_detail(prepare("This is ridiculous. The site is down."))
-    assert signals["frustration"]["score"] >= 0.5 and signals["urgency"]["score"] >= 0.5
-    q = np.array([0.1, 0.1, 0.2, 0.1, 0.1])  # the stack believes neither
+    assert frozenset({"urgency", "frustration"}) == STACK_OVERRULES
+    text = "Really disappointed. Where do I find the invoice? The site is down."
+    signals, vetoed = detect_signals_detail(prepare(text))
+    assert all(signals[n]["score"] >= 0.5 for n in ("frustration", "confusion", "urgency"))
+    q = np.array([0.1, 0.1, 0.2, 0.1, 0.1])  # the stack believes none of them
     decided = decide_signals(signals, vetoed, q, stack)
-    assert decided["frustration"] == signals["frustration"]  # a rule find stands
-    assert decided["urgency"]["score"] < 0.5  # overruled: shown as not present
-    assert decided["urgency"]["phrases"] == signals["urgency"]["phrases"]  # still explained
-    q = np.array([0.1, 0.1, 0.9, 0.1, 0.1])
-    assert decide_signals(signals, vetoed, q, stack)["urgency"] == signals["urgency"]
-    # said in so many words, urgency stands whatever the stack believes
-    signals, vetoed = detect_signals_detail(prepare("URGENT: the export fails."))
+    assert decided["confusion"] == signals["confusion"]  # a rule find stands
+    for name in ("urgency", "frustration"):
+        assert decided[name]["score"] < 0.5  # overruled: shown as not present
+        assert decided[name]["phrases"] == signals[name]["phrases"]  # still explained
+    q = np.array([0.9, 0.1, 0.9, 0.1, 0.1])
+    decided = decide_signals(signals, vetoed, q, stack)
+    assert decided["urgency"] == signals["urgency"]
+    assert decided["frustration"] == signals["frustration"]
+    # said in so many words, they stand whatever the stack believes
+    signals, vetoed = detect_signals_detail(prepare("URGENT: the export fails. Ridiculous."))
     assert rule_stands("urgency", signals["urgency"])
-    q = np.array([0.1, 0.1, 0.01, 0.1, 0.1])
-    assert decide_signals(signals, vetoed, q, stack)["urgency"] == signals["urgency"]
+    assert rule_stands("frustration", signals["frustration"])
+    q = np.array([0.01, 0.1, 0.01, 0.1, 0.1])
+    decided = decide_signals(signals, vetoed, q, stack)
+    assert decided["urgency"] == signals["urgency"]
+    assert decided["frustration"] == signals["frustration"]
 
 
 def test_the_stack_adds_what_the_rules_missed_but_never_what_they_ruled_out():
