@@ -1,16 +1,17 @@
 """How far careful human readers agree on the held-out labels, and the majority-of-three labels.
 
-Each held-out round is written and labelled by one person. Since round 12, two more readers label
-the same texts blind, from the labelling guide alone, without seeing the writer's labels, the
-analyser or any other data: ``data/heldout/second_readers/<round>.<reader>.txt``, in the data
-format (``label|signals|text``, the texts exactly as in the round's file). That gives
+Each held-out round is written and labelled by one person. More readers may label the same texts
+blind, from the labelling guide alone, without seeing the writer's labels, the analyser or any
+other data (round 12 had two, round 11 one): ``<data dir>/second_readers/<round>.<reader>.txt``,
+in the data format (``label|signals|text``, the texts exactly as in the round's file). That gives
 
-- the agreement between people, signal by signal: one reader's labels scored as if they were a
-  model's predictions against another's (``agreement``); this is the ceiling a model can be
-  expected to reach against any single writer's labels;
-- the majority-of-three labels (``majority``): a signal is present when at least two of the three
-  say so; the sentiment is the label two or three of them gave, the writer's when all three
-  differ. The analyser is scored against these as well as against the writer's own labels.
+- the agreement between people, signal by signal: one reading scored as if it were a model's
+  predictions against another (``second_reader_figures``), the ceiling a model can be expected to
+  reach against any single writer's labels;
+- with two second readers, the majority-of-three labels (``majority``): a signal is present when
+  at least two of the three say so; the sentiment is the label two or three of them gave, the
+  writer's when all three differ. ``training heldout`` scores the analyser against these as well
+  as against the writer's own labels.
 
 Plain Python, no Django.
 """
