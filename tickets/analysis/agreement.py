@@ -24,23 +24,16 @@ from itertools import combinations
 from pathlib import Path
 
 from tickets.analysis.signals import SIGNAL_NAMES
-from tickets.analysis.training import LETTERS, SHORT, macro_f1, signal_report
+from tickets.analysis.training import SHORT, macro_f1, read_lines, signal_report
 
 
 def load_readings(path: Path) -> dict[str, tuple[str, frozenset[str]]]:
-    """One reader's labels by text (the text as it appears in the data file, ``\\n`` unescaped):
-    the sentiment ("" for a message read as not English) and the signals."""
-    readings = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        label, letters, text = line.split("|", 2)
-        letters = "".join(letters.split()).replace(",", "")
-        readings[text.replace("\\n", "\n")] = (
-            "" if label.strip() == "xx" else SHORT[label.strip()],  # xx: read as not English
-            frozenset(LETTERS[c] for c in letters if c in LETTERS),
-        )
-    return readings
+    """One reader's labels by text: the sentiment ("" for a message read as not English) and the
+    signals."""
+    return {
+        text: ("" if label == "xx" else SHORT[label], signals)
+        for label, signals, text in read_lines(path)
+    }
 
 
 def readers_of(heldout_dir: Path, stem: str) -> dict[str, dict]:

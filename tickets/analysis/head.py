@@ -122,32 +122,39 @@ class SignalHead:
         z = ((features - self.mean) / self.scale) @ self.weights + self.bias
         return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
-    def save(self, path: Path = SIGNAL_HEAD_PATH) -> None:
-        np.savez_compressed(
-            path,
-            names=np.array(self.names),
-            weights=self.weights.astype(np.float32),
-            bias=self.bias.astype(np.float32),
-            mean=self.mean.astype(np.float32),
-            scale=self.scale.astype(np.float32),
-            thresholds=self.thresholds.astype(np.float32),
-            version=np.array(self.version),
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The head as named arrays, as stored in an ``.npz`` file (``from_arrays`` reads them)."""
+        return {
+            "names": np.array(self.names),
+            "weights": self.weights.astype(np.float32),
+            "bias": self.bias.astype(np.float32),
+            "mean": self.mean.astype(np.float32),
+            "scale": self.scale.astype(np.float32),
+            "thresholds": self.thresholds.astype(np.float32),
+            "version": np.array(self.version),
+        }
+
+    @classmethod
+    def from_arrays(cls, data) -> SignalHead:
+        return cls(
+            names=tuple(str(n) for n in data["names"]),
+            weights=data["weights"],
+            bias=data["bias"],
+            mean=data["mean"],
+            scale=data["scale"],
+            thresholds=data["thresholds"],
+            version=str(data["version"]),
         )
+
+    def save(self, path: Path = SIGNAL_HEAD_PATH) -> None:
+        np.savez_compressed(path, **self.arrays())
 
     @classmethod
     def load(cls, path: Path = SIGNAL_HEAD_PATH) -> SignalHead | None:
         if not path.exists():
             return None
         with np.load(path) as data:
-            return cls(
-                names=tuple(str(n) for n in data["names"]),
-                weights=data["weights"],
-                bias=data["bias"],
-                mean=data["mean"],
-                scale=data["scale"],
-                thresholds=data["thresholds"],
-                version=str(data["version"]),
-            )
+            return cls.from_arrays(data)
 
 
 def fit_signals(

@@ -83,33 +83,15 @@ class LexicalHead:
         return self.head.probabilities(_matrix([grams(t) for t in texts], self._index))
 
     def save(self, path: Path = LEXICAL_HEAD_PATH) -> None:
-        np.savez_compressed(
-            path,
-            vocabulary=np.array(self.vocabulary),
-            names=np.array(self.head.names),
-            weights=self.head.weights.astype(np.float32),
-            bias=self.head.bias.astype(np.float32),
-            mean=self.head.mean.astype(np.float32),
-            scale=self.head.scale.astype(np.float32),
-            version=np.array(self.head.version),
-        )
+        np.savez_compressed(path, vocabulary=np.array(self.vocabulary), **self.head.arrays())
 
     @classmethod
     def load(cls, path: Path = LEXICAL_HEAD_PATH) -> LexicalHead | None:
         if not path.exists():
             return None
         with np.load(path) as data:
-            names = tuple(str(n) for n in data["names"])
-            head = SignalHead(
-                names=names,
-                weights=data["weights"],
-                bias=data["bias"],
-                mean=data["mean"],
-                scale=data["scale"],
-                thresholds=np.full(len(names), 2.0),  # never decides alone
-                version=str(data["version"]),
-            )
-            return cls(vocabulary=tuple(str(g) for g in data["vocabulary"]), head=head)
+            vocabulary = tuple(str(g) for g in data["vocabulary"])
+            return cls(vocabulary=vocabulary, head=SignalHead.from_arrays(data))
 
 
 def fit_lexical(

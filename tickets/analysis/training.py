@@ -170,17 +170,27 @@ def split_of(text: str) -> str:
     return "test" if digest[0] % 10 < TEST_SHARE else "train"
 
 
+def read_lines(path: Path) -> list[tuple[str, frozenset[str], str]]:
+    """A data file's messages as (label, signals, text): the label as written (``neg``, ``neu``,
+    ``pos`` or ``xx``), the signals' names, the text with its line breaks."""
+    lines = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        label, letters, text = line.split("|", 2)
+        letters = "".join(letters.split()).replace(",", "")  # "F R" or "F,R" as "FR"
+        lines.append(
+            (label.strip(), frozenset(LETTERS[c] for c in letters), text.replace("\\n", "\n"))
+        )
+    return lines
+
+
 def load_support_set(
     include_other_languages: bool = False, directory: Path = RAW_DIR
 ) -> list[Example]:
     examples = []
     for path in sorted(directory.glob("*.txt")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if not line.strip() or line.startswith("#"):
-                continue
-            label, letters, text = line.split("|", 2)
-            letters = "".join(letters.split()).replace(",", "")  # "F R" or "F,R" as "FR"
-            text = text.replace("\\n", "\n")
+        for label, signals, text in read_lines(path):
             if label == "xx":
                 if include_other_languages:
                     examples.append(Example(text, "", frozenset(), path.stem, "other"))
@@ -189,7 +199,7 @@ def load_support_set(
                 Example(
                     text=text,
                     label=SHORT[label],
-                    signals=frozenset(LETTERS[c] for c in letters),
+                    signals=signals,
                     source=path.stem,
                     split="heldout" if directory == HELDOUT_DIR else split_of(text),
                 )
