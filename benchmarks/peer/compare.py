@@ -24,6 +24,13 @@ that both see the same machine load:
   the peer's dashboard (/helpdesk/dashboard/), with 2 connections (one request per worker, so
   the latency is the time to build the page).
 
+Then (`floor`) the least a request of each kind costs on our stack, from the same server
+settings: an empty signed-in tenant page, the same with the page's frame (base.html), an
+anonymous form post and an API-key post that each store one row (benchmarks/peer/floor_urls.py,
+served with benchmarks/peer/floor_settings.py; the row goes into a table `bench_floor` that the
+run creates and drops). Beside each target it prints the floor's own ratio to the peer: no page
+or creation of ours can pass the ratio of the empty request of its kind.
+
 Then (unless --no-layouts) our two HTTP layouts for the queue and ticket pages: gunicorn (2 sync
 workers, the `web` service of docker-compose.yml) against a single ASGI process (uvicorn with 2
 workers, the ASGI application that also serves the WebSockets).
@@ -65,6 +72,8 @@ ROOT = HERE.parents[1]
 OURS = Path(os.environ.get("OURS_DIR", ROOT)).resolve()
 PASSWORD = "bench-pass-123"  # noqa: S105 (local benchmark logins)
 TARGETS = {"queue": 100.0, "ticket": 8.0, "form": 3.0, "api": 3.0, "dashboard": 0.1}
+# The floor figure (the empty request of the kind) that bounds each target from above.
+FLOOR_OF = {"queue": "chrome page", "ticket": "chrome page", "form": "form post", "api": "api post"}
 
 
 # --- servers ------------------------------------------------------------------------------------
@@ -553,8 +562,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8120, help="ours; +1 the peer, +2 uvicorn")
     parser.add_argument(
         "--only",
-        default="queue,ticket,form,api,dashboard,layouts",
-        help="comma-separated subset of queue,ticket,form,api,dashboard,layouts",
+        default="queue,ticket,form,api,dashboard,floor,layouts",
+        help="comma-separated subset of queue,ticket,form,api,dashboard,floor,layouts",
     )
     parser.add_argument("--no-layouts", action="store_true")
     parser.add_argument("--no-build-rollups", action="store_true")
@@ -655,6 +664,18 @@ def main() -> None:
             database_url=os.environ["DATABASE_URL"],
         )
         servers.append(uvicorn)
+    floor = None
+    if "floor" in only:
+        floor = Server(
+            "ours-floor",
+            ["benchmarks/serve.sh", str(args.port + 3)],
+            {**ours_env, "DJANGO_SETTINGS_MODULE": "benchmarks.peer.floor_settings"},
+            args.port + 3,
+            "/healthz",
+            database_url=os.environ["DATABASE_URL"],
+        )
+        servers.append(floor)
+        floor_table(create=True)
 
     print(f"ours: the code in {OURS}")
     check_migrations()
@@ -669,11 +690,13 @@ def main() -> None:
             server.wait_ready()
         print("servers up: " + ", ".join(f"{s.name} {s.base}" for s in servers))
         our_pids = ours.pids() | (uvicorn.pids() if uvicorn else set())
-        results = measure(args, only, slug, ours, peer, uvicorn, peer_db)
+        results = measure(args, only, slug, ours, peer, uvicorn, peer_db, floor)
     finally:
         our_pids |= ours.pids() | (uvicorn.pids() if uvicorn else set())
         for server in servers:
             server.stop()
+        if floor is not None:
+            floor_table(create=False)
         if {"form", "api"} & only:
             drop_our_tasks(our_pids)
     if args.json:
@@ -681,7 +704,21 @@ def main() -> None:
     print(f"load average at the end: {Path('/proc/loadavg').read_text().strip()}")
 
 
-def measure(args, only, slug, ours, peer, uvicorn, peer_db) -> list[Result]:
+def floor_table(create: bool) -> None:
+    """The table the floor's posts store their row in: created (as the owner, with the
+    application role's grants) before the run, dropped after it."""
+    if create:
+        sql = (
+            "CREATE TABLE IF NOT EXISTS bench_floor (id bigserial PRIMARY KEY, body text NOT NULL,"
+            " created_at timestamptz NOT NULL DEFAULT now()); GRANT SELECT, INSERT ON bench_floor"
+            " TO helpdesk_app; GRANT USAGE ON SEQUENCE bench_floor_id_seq TO helpdesk_app"
+        )
+    else:
+        sql = "DROP TABLE IF EXISTS bench_floor"
+    psql_value(os.environ["DATABASE_URL"], sql)
+
+
+def measure(args, only, slug, ours, peer, uvicorn, peer_db, floor) -> list[Result]:
     d, c = args.duration, args.connections
     # Sign in. Our agent for the workspace, our tenant admin for the dashboard (agents do not
     # see it); the peer's staff agent for everything (its dashboard is every agent's page).
@@ -809,6 +846,34 @@ def measure(args, only, slug, ours, peer, uvicorn, peer_db) -> list[Result]:
                 "CSRF": peer_agent["csrftoken"],
             },
         )
+    if "floor" in only:
+        cookie = {"COOKIE": cookie_header(ours_agent)}
+        specs["floor-empty"] = (f"/t/{slug}/floor/empty/", "cookie_get.lua", cookie)
+        specs["floor-chrome"] = (f"/t/{slug}/floor/chrome/", "cookie_get.lua", cookie)
+        cookies, token, _html = anonymous_form(ours.base, f"/t/{slug}/help/contact/")
+        body = urllib.parse.urlencode(
+            {
+                "csrfmiddlewaretoken": token,
+                "message": "My order __N__ arrived today but the box was crushed and the lamp "
+                "inside is broken. Could you send a replacement or refund it?",
+            }
+        )
+        specs["floor-form"] = (
+            "/floor/form/",
+            "post.lua",
+            {"POST_PATH": "/floor/form/", "POST_BODY": body, "COOKIE": cookie_header(cookies)},
+        )
+        path = f"/api/v1/t/{slug}/floor/"
+        specs["floor-api"] = (
+            path,
+            "post.lua",
+            {
+                "POST_PATH": path,
+                "POST_BODY": json.dumps({"body": "I clicked pay and nothing happened. __N__"}),
+                "CONTENT_TYPE": "application/json",
+                "AUTHORIZATION": f"Api-Key {our_api_key(slug, ours.base, Path(args.peer_dir) / f'ours-api-key-{slug}')}",
+            },
+        )
     if "dashboard" in only:
         path = f"/t/{slug}/dashboards/"
         specs["ours-dashboard"] = (path, "cookie_get.lua", {"COOKIE": cookie_header(ours_admin)})
@@ -827,11 +892,14 @@ def measure(args, only, slug, ours, peer, uvicorn, peer_db) -> list[Result]:
         "peer-ticket": "/helpdesk/tickets/1/",
         "ours-dashboard": f"/t/{slug}/dashboards/",
         "peer-dashboard": "/helpdesk/dashboard/",
+        "floor-empty": f"/t/{slug}/floor/empty/",
+        "floor-chrome": f"/t/{slug}/floor/chrome/",
     }
+    bases = {"ours": ours, "peer": peer, "floor": floor}
     for name, (_path, _script, env) in specs.items():
         if name not in probes:
             continue
-        base = ours.base if name.startswith("ours") else peer.base
+        base = bases[name.split("-", 1)[0]].base
         cookies = dict(x.split("=", 1) for x in env["COOKIE"].split("; "))
         status = status_of(base, probes[name], cookies)
         if status != 200:
@@ -841,6 +909,8 @@ def measure(args, only, slug, ours, peer, uvicorn, peer_db) -> list[Result]:
         path, script, env = specs[key]
         script = str(ROOT / "benchmarks" / script) if script == "cookie_get.lua" else script
         table = "tickets_ticket" if server is not peer else "helpdesk_ticket"
+        if key.startswith("floor"):
+            table = "bench_floor"
         count_sql = f"SELECT count(*) FROM {table}"  # noqa: S608 (a fixed name)
         creates = key.endswith(("form", "api"))
         before = int(psql_value(server.database_url, count_sql)) if creates else 0
@@ -861,8 +931,7 @@ def measure(args, only, slug, ours, peer, uvicorn, peer_db) -> list[Result]:
     for key in specs:
         if key.endswith(("form", "api")):
             continue
-        server = ours if key.startswith("ours") else peer
-        run(f"warm-up {key}", server, key, duration=3)
+        run(f"warm-up {key}", bases[key.split("-", 1)[0]], key, duration=3)
     if uvicorn is not None:
         for key in ("ours-queue", "ours-ticket"):
             run(f"warm-up uvicorn {key}", uvicorn, key, duration=3)
@@ -894,6 +963,19 @@ def measure(args, only, slug, ours, peer, uvicorn, peer_db) -> list[Result]:
                 "dashboard",
                 [("ours", ours, "ours-dashboard"), ("peer", peer, "peer-dashboard")],
                 args.dashboard_connections,
+            )
+        )
+    if "floor" in only:
+        plan.append(
+            (
+                "floor",
+                [
+                    ("empty page", floor, "floor-empty"),
+                    ("chrome page", floor, "floor-chrome"),
+                    ("form post", floor, "floor-form"),
+                    ("api post", floor, "floor-api"),
+                ],
+                c,
             )
         )
     if "layouts" in only:
@@ -1010,6 +1092,14 @@ def report_wrk(summary: dict) -> None:
             f"  {figure:<10} ours / peer throughput = {ratio:7.2f}x  (target >= {target:g}x: "
             f"{verdict}){extra}"
         )
+        if "floor" in summary:
+            side = FLOOR_OF[figure]
+            rate = summary["floor"][side][0]
+            print(
+                f"  {'':<10} our floor, {side} ({rate:.0f} req/s) / peer = {rate / peer_rate:7.2f}x;"
+                f" the target needs {target * peer_rate:.0f} req/s, ours is at "
+                f"{ours[0] / rate:.0%} of the floor"
+            )
     if "dashboard" in summary:
         ours, peer = summary["dashboard"]["ours"], summary["dashboard"]["peer"]
         if not peer[1] or not ours[1]:
