@@ -26,7 +26,7 @@ def tenancy(request: HttpRequest) -> dict:
         "current_tenant": tenant,
         "current_membership": membership,
         "tenant_switcher": SimpleLazyObject(switcher),
-        "nav_items": SimpleLazyObject(
+        "nav_sections": SimpleLazyObject(
             lambda: navigation_for(tenant=tenant, membership=membership, request=request)
         ),
     }

@@ -1,7 +1,7 @@
 """The product's inline SVG icons (24x24, stroked), by name.
 
-Drawn for this product; rendered by ``{% icon %}`` (helpdesk/ui/templatetags/ui.py) and by
-``templates/includes/icon.html``. An unknown name draws a small circle.
+Drawn for this product; rendered by ``{% icon %}`` (helpdesk/ui/templatetags/ui.py). An unknown
+name draws a small circle.
 """
 
 ICONS: dict[str, str] = {

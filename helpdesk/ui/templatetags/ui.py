@@ -34,8 +34,7 @@ AVATAR = '<span class="avatar{size}" data-tone="{tone}" aria-hidden="true">{init
 def avatar(name, size: str = "") -> SafeString:
     """Initials in a circle: ``{% avatar user.full_name|default:user.email "sm" %}``.
 
-    The same markup as ``includes/avatar.html``, without a template render per person (pages draw
-    one per message and per person in a list)."""
+    A tag rather than an include: pages draw one per message and per person in a list."""
     name = "" if name is None else str(name)
     parts = name.split()
     initials = (parts[0][0] + (parts[-1][0] if len(parts) > 1 else "")) if parts else "?"
