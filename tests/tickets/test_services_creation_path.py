@@ -248,3 +248,25 @@ def test_serializers_built_once_give_each_instance_fields_of_its_own(tenant):
     assert (b.data["subject"], b.data["tags"]) == ("Two", ["vip"])
     assert (a.data["subject"], a.data["tags"]) == ("One", [])
     assert a.data["reference"] == one.reference_with(tenant.reference_prefix)
+
+
+def _reads_of_tickets(statements: list[str]) -> list[str]:
+    return [s for s in statements if s.startswith("SELECT") and 'FROM "tickets_ticket"' in s]
+
+
+def test_a_new_customer_s_first_ticket_skips_the_search_for_the_ticket_it_repeats(
+    tenant, admin_user
+):
+    _key, raw = api_key_create(tenant=tenant, actor=admin_user, name="site", scopes=["write"])
+    client = APIClient(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+    body = {"subject": "Refund", "body": "Charged twice", "customer_email": "new@example.com"}
+    reads = []
+    for _ in range(2):  # the customer is created by the first, known to the second
+        with CaptureQueriesContext(connection) as queries:
+            assert client.post("/api/v1/t/acme/tickets/", body, format="json").status_code == 201
+        reads.append(_reads_of_tickets([q["sql"] for q in queries.captured_queries]))
+    assert reads[0] == []
+    assert len(reads[1]) == 1 and '"customer_id"' in reads[1][0]
+    with tenant_context(tenant):
+        first, second = Ticket.objects.for_tenant(tenant).order_by("pk")
+    assert (first.repeat_of_id, second.repeat_of_id) == (None, first.pk)

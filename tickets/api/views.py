@@ -213,12 +213,13 @@ class TicketListApi(TenantApiView):
         data = TicketInputSerializer(data=self.request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
+        new_customer = False
         if values.get("customer"):
             customer = selectors.customer_get(tenant=self.tenant, public_id=values["customer"])
             if customer is None:
                 raise serializers.ValidationError({"customer": ["Unknown customer."]})
         else:
-            customer, _ = services.customer_get_or_create(
+            customer, new_customer = services.customer_get_or_create(
                 tenant=self.tenant,
                 email=values["customer_email"],
                 name=values.get("customer_name", ""),
@@ -233,6 +234,7 @@ class TicketListApi(TenantApiView):
                 channel=values["channel"],
                 priority=values["priority"],
                 actor=actor,
+                new_customer=new_customer,
             )
             if values.get("tags"):
                 ticket_tags_change(

@@ -178,9 +178,10 @@ def chat_start(
     now = timezone.now()
     with tenant_context(tenant):
         if email:
-            customer, _ = _customer_for_email(tenant=tenant, email=email, name=name)
+            customer, new_customer = _customer_for_email(tenant=tenant, email=email, name=name)
         else:
             customer = Customer.objects.create(tenant=tenant, name=name or "Chat visitor")
+            new_customer = True
         session = ChatSession.objects.create(
             tenant=tenant,
             token_hash=chat_token_hash(token),
@@ -196,6 +197,7 @@ def chat_start(
             channel=Channel.CHAT,
             external_id=_external_id(session, "c", client_id),
             at=now,
+            new_customer=new_customer,
         )
         session.ticket = ticket
         session.save(update_fields=["ticket"])

@@ -5,6 +5,7 @@ Each change writes a ``TicketEvent`` in the same transaction (the timeline).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
@@ -72,9 +73,10 @@ def customer_get_or_create(
         return customer, True
 
 
-def _ticket_check(*, subject: str, body: str, channel: str, priority: str) -> None:
+def ticket_check(*, subject: str, body: str, channel: str, priority: str) -> None:
     """What ``ticket_create`` refuses before it writes anything: ``ValidationError`` (and
-    ``ValueError`` for a channel or priority that does not exist)."""
+    ``ValueError`` for a channel or priority that does not exist). A caller of ``ticket_store``
+    calls it first, before its scope."""
     Channel(channel)
     Priority(priority)
     if not subject.strip():
@@ -95,11 +97,15 @@ def ticket_create(
     body_html: str = "",
     external_id: str = "",
     at: datetime | None = None,
+    new_customer: bool = False,
 ) -> Ticket:
-    """Open a ticket with its first message (from the customer, or logged by staff)."""
-    _ticket_check(subject=subject, body=body, channel=channel, priority=priority)
+    """Open a ticket with its first message (from the customer, or logged by staff).
+
+    ``new_customer``: the customer was created for this ticket, so it repeats no earlier one
+    (the search for the ticket it repeats is left out)."""
+    ticket_check(subject=subject, body=body, channel=channel, priority=priority)
     with tenant_context(tenant):
-        ticket, _link = _ticket_store(
+        stored = ticket_store(
             tenant=tenant,
             customer=customer,
             subject=subject,
@@ -110,11 +116,19 @@ def ticket_create(
             body_html=body_html,
             external_id=external_id,
             at=at,
+            new_customer=new_customer,
         )
-    return ticket
+    return stored.ticket
 
 
-def _ticket_store(
+@dataclass(frozen=True)
+class StoredTicket:
+    ticket: Ticket
+    link: StatusLink
+    message: Message  # the first one
+
+
+def ticket_store(
     *,
     tenant: Tenant,
     customer: Customer,
@@ -126,18 +140,21 @@ def _ticket_store(
     body_html: str = "",
     external_id: str = "",
     at: datetime | None = None,
-) -> tuple[Ticket, StatusLink]:
+    new_customer: bool = False,
+) -> StoredTicket:
     """The body of ``ticket_create``, for a caller that holds the tenant's scope and a savepoint
     of its own around the whole use case (the contact form: customer, ticket, attachments), so
     that a failure leaves nothing of it behind. The input is checked first (``ticket_check``,
-    before the scope). Returns the ticket and its status link."""
+    before the scope). Returns the ticket, its status link and its first message."""
     now = at or timezone.now()
     _assert_same_tenant(tenant, customer)
     _assert_member(tenant, actor)
     # A repeat of the customer's recent ticket on the same topic (the repeat-ticket metric).
-    earlier = repeat_candidate(
-        tenant=tenant, customer_id=customer.pk, subject=subject, body=body, at=now
-    )
+    earlier = None
+    if not new_customer:
+        earlier = repeat_candidate(
+            tenant=tenant, customer_id=customer.pk, subject=subject, body=body, at=now
+        )
     ticket = Ticket.objects.create(
         tenant=tenant,
         number=counter_next(tenant=tenant, name="ticket"),
@@ -169,7 +186,7 @@ def _ticket_store(
         repeat_record(tenant=tenant, ticket=ticket, earlier=earlier)
     # The ticket row was inserted by this transaction: it is ours already (no re-read, no
     # lock), and the first message updates this very object.
-    _message_store(
+    message = _message_store(
         tenant=tenant,
         ticket=ticket,
         body=body,
@@ -185,7 +202,7 @@ def _ticket_store(
         counted=True,
     )
     sla_apply(tenant=tenant, ticket=ticket, at=now)
-    return ticket, link
+    return StoredTicket(ticket=ticket, link=link, message=message)
 
 
 def message_create(

@@ -276,7 +276,7 @@ def _process(
         )
 
     ticket = _thread(tenant=tenant, parsed=parsed)
-    customer, _ = customer_get_or_create(
+    customer, new_customer = customer_get_or_create(
         tenant=tenant, email=parsed.sender, name=parsed.sender_name
     )
     at = _sent_at(parsed) if inbound.source == "import" else None
@@ -301,6 +301,7 @@ def _process(
             channel=Channel.EMAIL,
             external_id=message_id,
             at=at,
+            new_customer=new_customer,
         )
         message = Message.objects.for_tenant(tenant).get(external_id=message_id)
         created = True

@@ -143,7 +143,7 @@ def ticket_repeat_detect(
 ) -> Ticket | None:
     """Link an existing ``ticket`` to the same customer's most recent ticket on the same topic
     within ``window`` (the repeat-ticket metric counts these). Returns that earlier ticket or
-    None. New tickets are linked as they are created (``core._ticket_store``); this serves
+    None. New tickets are linked as they are created (``core.ticket_store``); this serves
     tickets stored before that, or by other means."""
     with tenant_context(tenant):
         ticket = Ticket.objects.for_tenant(tenant).get(pk=ticket.pk)

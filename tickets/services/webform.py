@@ -24,7 +24,7 @@ from django.urls import NoReverseMatch
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant
 from tickets.models import Attachment, Channel, Message, Priority, StatusLink, Ticket
-from tickets.services.core import _ticket_check, _ticket_store, customer_get_or_create
+from tickets.services.core import customer_get_or_create, ticket_check, ticket_store
 
 MAX_FILES = 5
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -214,7 +214,7 @@ def webform_submit(
             retry_after=window,
         )
     subject, body = subject.strip()[:250], message.strip()
-    _ticket_check(subject=subject, body=body, channel=Channel.WEB, priority=Priority.NORMAL)
+    ticket_check(subject=subject, body=body, channel=Channel.WEB, priority=Priority.NORMAL)
     # One savepoint for the whole use case (customer, ticket, attachments): the ticket is stored
     # by ``ticket_create``'s body, in this scope, and its status link comes back with it.
     with tenant_context(tenant):
@@ -224,20 +224,19 @@ def webform_submit(
         if not created and not customer.name and name.strip():
             customer.name = name.strip()[:200]
             customer.save(update_fields=["name"])
-        ticket, link = _ticket_store(
+        stored = ticket_store(
             tenant=tenant,
             customer=customer,
             subject=subject,
             body=body,
             channel=Channel.WEB,
+            new_customer=created,
         )
-        if files:
-            first = Message.objects.for_tenant(tenant).filter(ticket=ticket).order_by("pk").first()
-            for attachment in files:
-                attachment_store(tenant=tenant, message=first, attachment=attachment)
-        status_url = _status_url(link)
+        for attachment in files:
+            attachment_store(tenant=tenant, message=stored.message, attachment=attachment)
+        status_url = _status_url(stored.link)
     return WebformResult(
-        ticket=ticket,
-        reference=ticket.reference_with(tenant.reference_prefix),
+        ticket=stored.ticket,
+        reference=stored.ticket.reference_with(tenant.reference_prefix),
         status_url=status_url,
     )
