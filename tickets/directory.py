@@ -77,6 +77,12 @@ def _version(tenant_id: int) -> str | None:
     return version
 
 
+def directory_version(*, tenant: Tenant) -> str | None:
+    """The token of the tenant's current directory (None without a shared cache): what is
+    rendered from the directory can be cached under it, as the lists are."""
+    return _version(tenant.pk)
+
+
 def directory_list(*, tenant: Tenant, name: str) -> list:
     """``members`` (memberships with their users), ``groups``, ``tags`` (names, A-Z, at most
     200), ``field_definitions`` or ``macros`` of ``tenant``: the same as reading them now."""

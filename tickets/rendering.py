@@ -12,6 +12,8 @@ renaming themselves) is at most ``ROW_TTL`` seconds old.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 
 from django.core.cache import cache
@@ -22,9 +24,19 @@ from django.utils.safestring import SafeString, mark_safe
 
 from helpdesk.accounts.models import User
 from helpdesk.tenancy.models import Tenant
+from helpdesk.tenancy.policy import Perm, role_has_perm
 from tickets import selectors
-from tickets.models import AnalysisCorrection, MessageAnalysis, Ticket
-from tickets.queue import queue_tickets_full
+from tickets.directory import directory_list, directory_version
+from tickets.models import (
+    SIGNALS,
+    AnalysisCorrection,
+    Channel,
+    MessageAnalysis,
+    Priority,
+    Status,
+    Ticket,
+)
+from tickets.queue import MOODS, SORTS, QueueFilters, queue_tickets_full
 
 ROW_TEMPLATE = "tickets/includes/queue_row.html"
 ROW_TTL = 300  # seconds
@@ -181,3 +193,66 @@ def ticket_timeline_html(*, tenant: Tenant, ticket: Ticket, cursor: int) -> Safe
         )
         cache.set(key, html, FRAGMENT_TTL)
     return mark_safe(html)  # noqa: S308 - our own template's output, autoescaped
+
+
+# --- The queue's filter bar and bulk actions ---------------------------------------------------
+#
+# Most of the queue page's own markup: a menu per filter, the member, group and tag pickers (one
+# option per member, twice) and the bulk actions. It shows the viewer's filters and the tenant's
+# directory, nothing that changes with the tickets, so it is cached per viewer, filters and
+# directory version (a new member, group or tag, or a member's new name, changes the version at
+# once). The bulk form's CSRF token is put in per request.
+
+TOOLBAR_TEMPLATE = "tickets/includes/queue_toolbar.html"
+TOOLBAR_KEY_VERSION = 1  # bump when queue_toolbar.html changes
+
+
+def _toolbar_context(*, tenant: Tenant, user: User, filters: QueueFilters, can_work: bool) -> dict:
+    return {
+        "current_tenant": tenant,
+        "user": user,
+        "filters": filters,
+        "can_work": can_work,
+        "statuses": Status.choices,
+        "priorities": Priority.choices,
+        "channels": Channel.choices,
+        "members": [
+            m
+            for m in directory_list(tenant=tenant, name="members")
+            if role_has_perm(m.role, Perm.TICKETS_WORK)
+        ],
+        "groups": directory_list(tenant=tenant, name="groups"),
+        "tags": directory_list(tenant=tenant, name="tags"),
+        "moods": MOODS,
+        "signals": [(name, name.replace("_", " ").capitalize()) for name in SIGNALS],
+        "sorts": [(key, label) for key, (_field, label) in SORTS.items()],
+        "csrf_token": CSRF_SLOT,
+    }
+
+
+def queue_toolbar_html(
+    *, tenant: Tenant, user: User, filters: QueueFilters, can_work: bool, csrf_token: str
+) -> SafeString:
+    """The rendered filter bar and bulk actions of the queue page, from the cache if current."""
+    version = directory_version(tenant=tenant)
+    shown = hashlib.sha256(json.dumps(filters.as_dict(), sort_keys=True).encode()).hexdigest()
+    key = ":".join(
+        str(part)
+        for part in (
+            "queue-toolbar",
+            TOOLBAR_KEY_VERSION,
+            tenant.pk,
+            user.pk,
+            int(can_work),
+            translation.get_language(),
+            version,
+            shown[:32],
+        )
+    )
+    html = cache.get(key) if version is not None else None
+    if html is None:
+        context = _toolbar_context(tenant=tenant, user=user, filters=filters, can_work=can_work)
+        html = get_template(TOOLBAR_TEMPLATE).render(context)
+        if version is not None:
+            cache.set(key, html, FRAGMENT_TTL)
+    return mark_safe(html.replace(CSRF_SLOT, str(csrf_token)))  # noqa: S308 - our template

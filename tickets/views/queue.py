@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, QueryDict
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -15,11 +16,10 @@ from django.views.decorators.http import require_POST
 from helpdesk.tenancy.decorators import tenant_view
 from helpdesk.tenancy.policy import Perm, role_has_perm
 from helpdesk.tenancy.selectors import membership_list
-from tickets.directory import directory_list
 from tickets.forms import BulkForm, SaveViewForm
-from tickets.models import SIGNALS, Channel, Priority, SavedView, Status
-from tickets.queue import MOODS, SORTS, VIEWS, QueueFilters, queue_page, queue_view_counts
-from tickets.rendering import queue_rows_html
+from tickets.models import SavedView
+from tickets.queue import VIEWS, QueueFilters, queue_page, queue_view_counts
+from tickets.rendering import queue_rows_html, queue_toolbar_html
 from tickets.services.bulk import tickets_bulk_apply
 from tickets.services.workspace import saved_view_create
 
@@ -67,25 +67,18 @@ def queue(request: HttpRequest, tenant_slug: str) -> HttpResponse:
     }
     if request.headers.get("HX-Request"):
         return render(request, "tickets/includes/queue_rows.html", context)
-    members = [
-        m
-        for m in directory_list(tenant=tenant, name="members")
-        if role_has_perm(m.role, Perm.TICKETS_WORK)
-    ]
     context |= {
         "views": list(VIEWS.items()),
         "counts": queue_view_counts(tenant=tenant, user=request.user),
-        "sorts": [(key, label) for key, (_field, label) in SORTS.items()],
-        "statuses": Status.choices,
-        "priorities": Priority.choices,
-        "channels": Channel.choices,
-        "members": members,
-        "groups": directory_list(tenant=tenant, name="groups"),
-        "tags": directory_list(tenant=tenant, name="tags"),
+        "toolbar": queue_toolbar_html(
+            tenant=tenant,
+            user=request.user,
+            filters=filters,
+            can_work=can_work,
+            csrf_token=get_token(request),
+        ),
         "saved_views": _saved_views(request),
         "can_share": role_has_perm(request.membership.role, Perm.WORKSPACE_MANAGE),
-        "moods": MOODS,
-        "signals": [(name, name.replace("_", " ").capitalize()) for name in SIGNALS],
     }
     return render(request, "tickets/queue.html", context)
 
