@@ -138,6 +138,22 @@ else:
         _db.setdefault("OPTIONS", {})["assume_role"] = _role
 IS_POSTGRES = _db["ENGINE"] == "django.db.backends.postgresql"
 
+
+def _without_jit(config: dict) -> None:
+    """PostgreSQL's JIT compiles the expressions of a statement whose estimated cost is high: 50 to
+    200 ms per statement, more than the dashboards' and journeys' reads take without it (the
+    journey breakdowns went from 184 to 32 ms, the voice panel from 2.4 to 1.8 s; see
+    benchmarks/README.md, Journeys). Off for the application's connections unless
+    HELPDESK_DB_JIT is set."""
+    if env.bool("HELPDESK_DB_JIT", default=False):
+        return
+    options = config.setdefault("OPTIONS", {})
+    options["options"] = f"{options.get('options', '')} -c jit=off".strip()
+
+
+if IS_POSTGRES:
+    _without_jit(_db)
+
 # Optional read replica (a streaming replica of the primary) for dashboard reads: a "replica"
 # alias that only replica_reads() uses (helpdesk/db_routing.py); writes and every other read
 # stay on "default".
@@ -152,6 +168,7 @@ if _replica_url:
     )
     if env.str("HELPDESK_DB_ASSUME_ROLE", default=""):
         _replica.setdefault("OPTIONS", {})["assume_role"] = env.str("HELPDESK_DB_ASSUME_ROLE")
+    _without_jit(_replica)
     DATABASES["replica"] = _replica
 DATABASE_ROUTERS = ["helpdesk.db_routing.ReplicaRouter"]
 

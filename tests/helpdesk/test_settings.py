@@ -79,6 +79,28 @@ def test_service_urls_switch_to_postgres_redis_and_real_workers():
     assert config["broker"] == "redis://cache:6379/0"
 
 
+@pytest.mark.postgres_only
+def test_the_application_s_postgresql_sessions_run_without_jit(db):
+    """JIT compilation costs the dashboards' and journeys' reads more than it saves."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
+
+
+def test_jit_stays_on_where_asked_and_other_connection_options_are_kept():
+    probe = (
+        "import json, django; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps(s.DATABASES['default'].get('OPTIONS', {})))"
+    )
+    url = "postgres://u:p@db.example:5432/helpdesk?options=-c%20statement_timeout%3D5000"
+    off = json.loads(run_python(probe, DATABASE_URL=url).stdout)
+    assert off["options"] == "-c statement_timeout=5000 -c jit=off"
+    on = json.loads(run_python(probe, DATABASE_URL=url, HELPDESK_DB_JIT="true").stdout)
+    assert on["options"] == "-c statement_timeout=5000"
+
+
 def test_production_without_secret_key_refuses_with_a_clear_message():
     result = run_python(PROBE, HELPDESK_ENV="production")
     assert result.returncode != 0
