@@ -170,15 +170,38 @@ def position_at(
     if not reached:
         return None
     stage, since = max(reached, key=lambda item: item[0])
+    return position_of(
+        stage=stage,
+        since=since,
+        entered_at=entered_at,
+        at=at,
+        last_stage=last_stage,
+        stuck_after=stuck_after,
+        dropped_after=dropped_after,
+    )
+
+
+def position_of(
+    *,
+    stage: int,
+    since: datetime,
+    entered_at: datetime,
+    at: datetime,
+    last_stage: int,
+    stuck_after: Sequence[timedelta],
+    dropped_after: timedelta,
+) -> Position:
+    """The position at ``at`` of a customer whose run (entered at ``entered_at``) had reached
+    ``stage`` at ``since`` and nothing further by then."""
     waited = at - since
     completed = stage == last_stage
     if completed:
         state = "completed"
     elif waited > dropped_after:
         state = "dropped"
-    elif waited > stuck_after[stage]:
+    elif stage < len(stuck_after) and waited > stuck_after[stage]:
         state = "stuck"
-    else:
+    else:  # (also a stage past the definition's last: positions being recomputed after an edit)
         state = "in_progress"
     return Position(
         stage=stage,

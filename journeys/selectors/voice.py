@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db import connection
+
 from helpdesk.tenancy.models import Tenant
+from journeys.derive import Position
 from journeys.feedback import FeedbackItem, feedback_items
 from journeys.models import Journey, JourneyStage
 from journeys.selectors.funnels import Period, journey_stages
-from journeys.selectors.positions import RunIndex, stage_info
+from journeys.selectors.positions import positions_at, stage_info
+from journeys.selectors.voice_postgresql import voice_item_counts
 from tickets.models import Channel, MessageAnalysis, Ticket
 
 SIGNAL_PRESENT_AT = 0.5  # as tickets.services.analysis: a signal counts from this score
@@ -146,11 +151,57 @@ def journey_voice(
     voice = Voice(journey=journey, period=period, stages=voices)
     if not stages:
         return voice
+    signal_counts: dict[int, Counter] = defaultdict(Counter)
+    keyword_counts: dict[int, Counter] = defaultdict(Counter)
+    if connection.vendor == "postgresql":
+        _tickets_and_messages_in_sql(tenant, journey, info, voice, signal_counts, keyword_counts)
+    else:
+        _tickets_and_messages(tenant, journey, info, voice, signal_counts, keyword_counts)
+    _answers(tenant, journey, info, voice, signal_counts, keyword_counts)
+    for stage in voices:
+        stage.signals = _ranked(signal_counts[stage.position])
+        stage.keywords = _ranked(keyword_counts[stage.position])[:TOP_KEYWORDS]
+    voice.computed_ms = (time.perf_counter() - started) * 1000
+    return voice
 
+
+def _ranked(counts: Counter) -> list[tuple[str, int]]:
+    """Most frequent first; equal counts in alphabetical order (the same on both paths)."""
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+
+def _locate(voice: Voice, positions: Iterable[Position | None]) -> Iterator[Position | None]:
+    """The positions inside the journey's stages (None also for a stage past the last: the
+    positions of an older definition, being recomputed)."""
+    for position in positions:
+        yield None if position is None or position.stage >= len(voice.stages) else position
+
+
+def _count_analysis(
+    voice: Voice,
+    stage: StageVoice,
+    label: str,
+    signals,
+    keywords,
+    signal_counts: dict[int, Counter],
+    keyword_counts: dict[int, Counter],
+) -> None:
+    if label in stage.sentiment:
+        stage.sentiment[label] += 1
+    for name in _present(signals):
+        signal_counts[stage.position][name] += 1
+    for keyword in keywords or []:
+        if isinstance(keyword, str) and keyword.strip():
+            keyword_counts[stage.position][keyword.strip().lower()] += 1
+
+
+def _tickets_and_messages(tenant, journey, info, voice, signal_counts, keyword_counts) -> None:
+    """The period's tickets and analysed messages, read and placed here (SQLite)."""
+    period, voices = voice.period, voice.stages
     tickets = list(
         Ticket.objects.for_tenant(tenant)
         .filter(created_at__gte=period.start, created_at__lt=period.end, merged_into=None)
-        .order_by("-created_at")
+        .order_by("-created_at", "-id")
         .values_list(
             "id", "number", "subject", "channel", "customer_id", "created_at", "mood_label"
         )[:MAX_TICKETS]
@@ -169,32 +220,10 @@ def journey_voice(
     )
     voice.tickets_capped = len(tickets) == MAX_TICKETS
     voice.messages_capped = len(analyses) == MAX_MESSAGES
-    answers = feedback_items(tenant=tenant, start=period.start, end=period.end)
-    # CSAT belongs to the stage where the rated ticket was raised, whenever that was.
-    known = {t[0]: (t[4], t[5]) for t in tickets}
-    rated = {a.ticket_id for a in answers if a.kind == "csat" and a.ticket_id} - set(known)
-    if rated:
-        for pk, customer_id, created_at in (
-            Ticket.objects.for_tenant(tenant)
-            .filter(pk__in=rated)
-            .values_list("id", "customer_id", "created_at")
-        ):
-            known[pk] = (customer_id, created_at)
-
-    customers = {t[4] for t in tickets} | {a[0] for a in analyses}
-    customers |= {a.customer_id for a in answers} | {c for c, _at in known.values()}
-    runs = RunIndex.load(tenant=tenant, journey=journey, info=info, customer_ids=customers)
-
-    def locate(customer_id: int | None, at: datetime):
-        position = runs.position(customer_id, at)
-        if position is None or position.stage >= len(voices):
-            return None  # not in the journey then (or positions still being recomputed)
-        return position
-
-    signal_counts: dict[int, Counter] = defaultdict(Counter)
-    keyword_counts: dict[int, Counter] = defaultdict(Counter)
-    for pk, number, subject, channel, customer_id, created_at, mood in tickets:
-        position = locate(customer_id, created_at)
+    points = [(t[4], t[5]) for t in tickets] + [(a[0], a[1]) for a in analyses]
+    placed = _locate(voice, positions_at(tenant=tenant, journey=journey, info=info, points=points))
+    for pk, number, subject, channel, _customer_id, created_at, mood in tickets:
+        position = next(placed)
         if position is None:
             voice.outside += 1
             continue
@@ -216,33 +245,66 @@ def journey_voice(
                     position.for_seconds,
                 )
             )
-
-    def count_analysis(stage: StageVoice, label: str, signals, keywords) -> None:
-        if label in stage.sentiment:
-            stage.sentiment[label] += 1
-        for name in _present(signals):
-            signal_counts[stage.position][name] += 1
-        for keyword in keywords or []:
-            if isinstance(keyword, str) and keyword.strip():
-                keyword_counts[stage.position][keyword.strip().lower()] += 1
-
-    for customer_id, at, label, signals, keywords in analyses:
-        position = locate(customer_id, at)
+    for _customer_id, _at, label, signals, keywords in analyses:
+        position = next(placed)
         if position is None:
             voice.outside += 1
             continue
         stage = voices[position.stage]
         stage.messages += 1
-        count_analysis(stage, label, signals, keywords)
-    csat: dict[int, list[int]] = defaultdict(list)
+        _count_analysis(voice, stage, label, signals, keywords, signal_counts, keyword_counts)
+
+
+def _tickets_and_messages_in_sql(
+    tenant, journey, info, voice, signal_counts, keyword_counts
+) -> None:
+    """The same, placed and counted by PostgreSQL (``voice_postgresql``)."""
+    counts = voice_item_counts(
+        tenant=tenant,
+        journey=journey,
+        info=info,
+        period=voice.period,
+        max_tickets=MAX_TICKETS,
+        max_messages=MAX_MESSAGES,
+        examples=EXAMPLES,
+        signal_present_at=SIGNAL_PRESENT_AT,
+        chat_channel=Channel.CHAT,
+    )
+    voice.tickets_capped = counts.tickets_read == MAX_TICKETS
+    voice.messages_capped = counts.messages_read == MAX_MESSAGES
+    voice.outside += counts.outside
+    for stage, found in zip(voice.stages, counts.stages, strict=True):
+        stage.tickets, stage.chats, stage.states = found.tickets, found.chats, found.states
+        stage.examples = [TicketRef(*example) for example in found.examples]
+        stage.messages = found.messages
+        for label, number in found.sentiment.items():
+            if label in stage.sentiment:
+                stage.sentiment[label] += number
+        signal_counts[stage.position].update(found.signals)
+        keyword_counts[stage.position].update(found.keywords)
+
+
+def _answers(tenant, journey, info, voice, signal_counts, keyword_counts) -> None:
+    """The survey answers of the period (from the feedback sources), placed at the stage their
+    customer was in when they answered; CSAT at the stage where the rated ticket was raised,
+    whenever that was."""
+    voices = voice.stages
+    answers = feedback_items(tenant=tenant, start=voice.period.start, end=voice.period.end)
+    rated_ids = {a.ticket_id for a in answers if a.kind == "csat" and a.ticket_id}
+    raised = {
+        pk: (customer_id, created_at)
+        for pk, customer_id, created_at in Ticket.objects.for_tenant(tenant)
+        .filter(pk__in=rated_ids)
+        .values_list("id", "customer_id", "created_at")
+    }
+    rated = [
+        a for a in answers if a.kind == "csat" and a.ticket_id in raised and a.score is not None
+    ]
+    points = [(a.customer_id, a.at) for a in answers] + [raised[a.ticket_id] for a in rated]
+    placed = _locate(voice, positions_at(tenant=tenant, journey=journey, info=info, points=points))
     nps: dict[int, list[int]] = defaultdict(list)
     for answer in answers:
-        if answer.kind == "csat" and answer.ticket_id in known and answer.score is not None:
-            customer_id, raised_at = known[answer.ticket_id]
-            position = locate(customer_id, raised_at)
-            if position is not None:
-                csat[position.stage].append(answer.score)
-        position = locate(answer.customer_id, answer.at)
+        position = next(placed)
         if position is None:
             voice.outside += 1
             continue
@@ -250,14 +312,25 @@ def journey_voice(
         stage.surveys += 1
         if answer.sentiment_label in stage.sentiment and answer.comment.strip():
             stage.survey_scored += 1
-            count_analysis(stage, answer.sentiment_label, answer.signals, answer.keywords)
+            _count_analysis(
+                voice,
+                stage,
+                answer.sentiment_label,
+                answer.signals,
+                answer.keywords,
+                signal_counts,
+                keyword_counts,
+            )
         if answer.kind == "nps" and answer.score is not None:
             nps[position.stage].append(answer.score)
         if answer.comment.strip() and len(stage.comments) < EXAMPLES:
             stage.comments.append(answer)
+    csat: dict[int, list[int]] = defaultdict(list)
+    for answer in rated:
+        position = next(placed)
+        if position is not None:
+            csat[position.stage].append(answer.score)
     for stage in voices:
-        stage.signals = signal_counts[stage.position].most_common()
-        stage.keywords = keyword_counts[stage.position].most_common(TOP_KEYWORDS)
         scores = csat[stage.position]
         if scores:
             stage.csat_count = len(scores)
@@ -269,5 +342,3 @@ def journey_voice(
             promoters = sum(1 for s in scores if s >= 9)
             detractors = sum(1 for s in scores if s <= 6)
             stage.nps_score = 100 * (promoters - detractors) / len(scores)
-    voice.computed_ms = (time.perf_counter() - started) * 1000
-    return voice

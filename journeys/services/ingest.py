@@ -25,7 +25,8 @@ from django.utils.dateparse import parse_datetime
 from helpdesk.tenancy.context import tenant_context
 from helpdesk.tenancy.models import Tenant
 from journeys.models import EVENT_ID_MAX, EVENT_NAME_MAX, CustomerKey
-from journeys.services.progress import bulk_cursor, progress_apply_events
+from journeys.services.progress import progress_apply_events
+from journeys.sql import bulk_cursor
 from tickets.models import Customer
 
 MAX_BATCH = 1000

@@ -302,3 +302,33 @@ def test_a_rise_of_negative_survey_comments_alone_is_an_insight(tenant, purchase
         "against 0 of 12 (0%) in the previous 30 days: +67 points."
     )
     assert "“hidden fee” (12)" in sentiment.detail
+
+
+def test_signals_and_keywords_count_in_every_form_the_analyser_stores(
+    tenant, purchase, ingest, now
+):
+    """The panel reads the analyses as stored: signals with scores (counted from 0.5), bare
+    scores, or a list of names; keywords trimmed and lower-cased, blanks and non-words left out.
+    Equal counts are listed alphabetically. PostgreSQL counts these itself (voice_postgresql),
+    SQLite in Python: the same answers."""
+    bea = CustomerFactory(tenant=tenant, external_id="bea")
+    ingest([("bea", "Cart viewed", now - timedelta(days=5))])
+    analysed = [
+        ({"urgency": {"score": 0.5}, "frustration": {"score": 0.49}}, ["  Refund ", "refund"]),
+        ({"confusion": 0.7, "gratitude": {"level": 1}}, ["", "Zip code", 7]),
+        (["churn_risk", "urgency"], ["zip code", "REFUND"]),
+    ]
+    for i, (signals, keywords) in enumerate(analysed):
+        ticket_with_analysis(
+            tenant,
+            bea,
+            now - timedelta(days=4 - i),
+            f"Message {i}",
+            label="negative",
+            signals=signals,
+            keywords=keywords,
+        )
+    cart = voice_of(tenant, purchase).stage(0)
+    assert (cart.tickets, cart.messages, cart.sentiment["negative"]) == (3, 3, 3)
+    assert cart.signals == [("urgency", 2), ("churn_risk", 1), ("confusion", 1)]
+    assert cart.keywords == [("refund", 3), ("zip code", 2)]
