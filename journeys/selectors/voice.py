@@ -178,7 +178,6 @@ def _locate(voice: Voice, positions: Iterable[Position | None]) -> Iterator[Posi
 
 
 def _count_analysis(
-    voice: Voice,
     stage: StageVoice,
     label: str,
     signals,
@@ -252,7 +251,7 @@ def _tickets_and_messages(tenant, journey, info, voice, signal_counts, keyword_c
             continue
         stage = voices[position.stage]
         stage.messages += 1
-        _count_analysis(voice, stage, label, signals, keywords, signal_counts, keyword_counts)
+        _count_analysis(stage, label, signals, keywords, signal_counts, keyword_counts)
 
 
 def _tickets_and_messages_in_sql(
@@ -313,7 +312,6 @@ def _answers(tenant, journey, info, voice, signal_counts, keyword_counts) -> Non
         if answer.sentiment_label in stage.sentiment and answer.comment.strip():
             stage.survey_scored += 1
             _count_analysis(
-                voice,
                 stage,
                 answer.sentiment_label,
                 answer.signals,
