@@ -60,6 +60,7 @@ def test_a_new_member_is_offered_on_the_next_page(client, tenant, agent, member_
 
 def test_the_filters_shown_are_those_of_the_request(client, agent):
     client.force_login(agent)
+    assert "queue_toolbar_html" not in client.get(QUEUE).content.decode()  # no comment shown
     checked = '<input type="checkbox" name="priority" value="urgent" checked>'
     assert checked in client.get(QUEUE, {"priority": "urgent"}).content.decode()
     assert checked not in client.get(QUEUE).content.decode()
