@@ -129,5 +129,5 @@ def test_the_replica_url_adds_a_mirrored_alias_as_the_same_role():
         "HOST": "replica-1",
         "NAME": "helpdesk",
         "CONN_HEALTH_CHECKS": True,
-        "OPTIONS": {"assume_role": "helpdesk_app"},
+        "OPTIONS": {"assume_role": "helpdesk_app", "options": "-c jit=off"},
     }
