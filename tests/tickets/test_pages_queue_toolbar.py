@@ -40,7 +40,7 @@ def test_each_session_posts_the_bulk_form_with_its_own_token(tenant, agent):
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
     response = second.post(
         "/t/acme/queue/bulk/",
-        {"csrfmiddlewaretoken": token, "tickets": [ticket.pk], "action": "close"},
+        {"csrfmiddlewaretoken": token, "tickets": [ticket.number], "action": "close"},
     )
     assert response.status_code == 302
     with tenant_context(tenant):
