@@ -33,28 +33,37 @@ GROUP BY r.id
 """
 
 
-# Where each (customer, moment) stood, found by PostgreSQL: the customer's latest run entered by
-# then and that run's furthest stage reached by then, two index probes per point, instead of
-# loading every run and step of the customers into Python. Row-level security applies.
-_POINTS_SQL = """
-SELECT p.n, run.entered, step.stage, step.reached
-FROM unnest(%s::bigint[], %s::timestamptz[]) WITH ORDINALITY AS p(customer_id, at, n)
-CROSS JOIN LATERAL (
+# The position of each row of ``items`` (columns ``customer_id`` and ``at``) in one journey, as
+# PostgreSQL finds it: the customer's latest run entered by then (``run.id``, ``run.entered``) and
+# that run's furthest stage reached by then (``step.stage``, ``step.reached_at``), two index
+# probes per row; NULLs where the customer had not entered the journey by then. Parameters
+# ``%(tenant)s`` and ``%(journey)s``. Shared by ``positions_at`` and the voice panel's counts
+# (``voice_postgresql``). Row-level security applies.
+POSITION_JOINS = """
+LEFT JOIN LATERAL (
     SELECT r.id, extract(epoch FROM r.entered_at)::float8 AS entered
     FROM journeys_journeyrun r
-    WHERE r.tenant_id = %s AND r.journey_id = %s AND r.customer_id = p.customer_id
-      AND r.entered_at <= p.at
+    WHERE r.tenant_id = %(tenant)s AND r.journey_id = %(journey)s
+      AND r.customer_id = items.customer_id AND r.entered_at <= items.at
     ORDER BY r.entered_at DESC, r.number DESC
     LIMIT 1
-) run
-CROSS JOIN LATERAL (
-    SELECT s.stage, extract(epoch FROM s.reached_at)::float8 AS reached
+) run ON true
+LEFT JOIN LATERAL (
+    SELECT s.stage, s.reached_at
     FROM journeys_journeystep s
-    WHERE s.tenant_id = %s AND s.run_id = run.id AND s.reached_at <= p.at
+    WHERE s.tenant_id = %(tenant)s AND s.run_id = run.id AND s.reached_at <= items.at
     ORDER BY s.stage DESC
     LIMIT 1
-) step
+) step ON true
 """
+_POINTS_SQL = (
+    """
+SELECT items.n, run.entered, step.stage, extract(epoch FROM step.reached_at)::float8
+FROM unnest(%(customers)s::bigint[], %(moments)s::timestamptz[])
+    WITH ORDINALITY AS items(customer_id, at, n)"""
+    + POSITION_JOINS
+    + "WHERE step.stage IS NOT NULL\n"
+)
 POINT_CHUNK = 50_000
 
 
@@ -172,7 +181,15 @@ def positions_at(
             chunk = wanted[start : start + POINT_CHUNK]
             customers = [c for _i, c, _at in chunk]
             moments = [at for _i, _c, at in chunk]
-            cursor.execute(_POINTS_SQL, [customers, moments, tenant.pk, journey.pk, tenant.pk])
+            cursor.execute(
+                _POINTS_SQL,
+                {
+                    "customers": customers,
+                    "moments": moments,
+                    "tenant": tenant.pk,
+                    "journey": journey.pk,
+                },
+            )
             for n, entered, stage, reached in cursor.fetchall():
                 i, _customer_id, at = chunk[n - 1]
                 found[i] = position_of(

@@ -21,13 +21,12 @@ from datetime import UTC, datetime
 from helpdesk.tenancy.models import Tenant
 from journeys.models import Journey
 from journeys.selectors.funnels import Period
-from journeys.selectors.positions import StageInfo
+from journeys.selectors.positions import POSITION_JOINS, StageInfo
 from journeys.sql import bulk_cursor
 
-# The position of each row of ``items`` (columns ``customer_id`` and ``at``) at its moment:
-# ``stage`` and ``reached_at`` (NULL when the customer had not entered the journey by then) and
-# the customer's ``state`` at that stage then (as journeys.derive.position_of).
-_PLACED = """
+# Each item with its stage then and the customer's ``state`` at that stage then (as
+# journeys.derive.position_of).
+_PLACED_HEAD = """
 placed AS (
     SELECT items.*, step.stage, step.reached_at,
            CASE
@@ -38,24 +37,8 @@ placed AS (
                    THEN 'stuck'
                ELSE 'in_progress'
            END AS state
-    FROM items
-    LEFT JOIN LATERAL (
-        SELECT r.id
-        FROM journeys_journeyrun r
-        WHERE r.tenant_id = %(tenant)s AND r.journey_id = %(journey)s
-          AND r.customer_id = items.customer_id AND r.entered_at <= items.at
-        ORDER BY r.entered_at DESC, r.number DESC
-        LIMIT 1
-    ) run ON true
-    LEFT JOIN LATERAL (
-        SELECT s.stage, s.reached_at
-        FROM journeys_journeystep s
-        WHERE s.tenant_id = %(tenant)s AND s.run_id = run.id AND s.reached_at <= items.at
-        ORDER BY s.stage DESC
-        LIMIT 1
-    ) step ON true
-)
-"""
+    FROM items"""
+_PLACED = _PLACED_HEAD + POSITION_JOINS + ")\n"
 
 # One row per ticket (up to the cap, newest first): its stage, state and whether it is a chat;
 # the newest EXAMPLES of each stage also in full (id, number, subject, channel, created_at,
